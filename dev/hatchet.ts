@@ -1,0 +1,395 @@
+// A real Hatchet engine without Docker: pinned binaries built with `go install` into a cache
+// outside the checkout, started as `hatchet-lite` against its own Postgres database.
+// Every variable here mirrors the hatchet-lite image (see docker-compose.yml, kept in step by
+// test/unit/compose.test.ts).
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createServer, Socket } from "node:net";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/**
+ * v0.105.0 is the newest engine release whose module the Go proxy serves whole (the v0.105.x
+ * patches and v0.106.x have no .mod there), and the version SDK 1.33.2's own example pins.
+ */
+export const HATCHET_VERSION = "v0.105.0";
+export const HATCHET_MODULE = "github.com/hatchet-dev/hatchet";
+export const HATCHET_BINARIES = ["hatchet-lite", "hatchet-migrate", "hatchet-admin"] as const;
+/** The tenant `hatchet-admin quickstart` seeds; tokens are minted for it. */
+export const HATCHET_TENANT_ID = "707d0855-80ab-4e1f-a156-f1c4546cbf52";
+
+export interface HatchetPorts {
+  /** REST API (SERVER_PORT). */
+  api: number;
+  /** gRPC for workers (SERVER_GRPC_PORT). */
+  grpc: number;
+  /** Engine health: /live, /ready (SERVER_HEALTHCHECK_PORT). */
+  health: number;
+  /** Static dashboard files (LITE_FRONTEND_PORT). */
+  frontend: number;
+  /** Public port: dashboard plus /api (LITE_RUNTIME_PORT); SERVER_URL points here. */
+  runtime: number;
+}
+
+/** The ports of the hatchet-lite image and the docs, used by `npm run dev` and docker compose. */
+export const DEFAULT_PORTS: HatchetPorts = {
+  api: 8080,
+  grpc: 7077,
+  health: 8733,
+  frontend: 8081,
+  runtime: 8888,
+};
+
+export function cacheRoot(): string {
+  if (process.env.SWITCHYARD_CACHE_DIR) return process.env.SWITCHYARD_CACHE_DIR;
+  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache");
+  return join(base, "switchyard");
+}
+
+export function binDir(version = HATCHET_VERSION): string {
+  return join(cacheRoot(), "hatchet", version, "bin");
+}
+
+export class HatchetSetupError extends Error {
+  override name = "HatchetSetupError";
+}
+
+type Log = (msg: string) => void;
+
+/**
+ * Builds the pinned binaries unless the cache has them. `go install pkg@version` cannot be used
+ * as is: it asks the proxy for the module's version list (to report deprecations), and the proxy
+ * refuses that list. So the packages are installed from a throwaway module that requires the
+ * pinned version, with Hatchet's own go.sum as the checksums for dependencies the checksum
+ * database does not know (github.com/hatchet-dev/pgoutbox).
+ */
+export async function ensureHatchetBinaries(log: Log = () => {}): Promise<string> {
+  const dir = binDir();
+  const stamp = join(dir, ".complete");
+  if (existsSync(stamp)) return dir;
+
+  try {
+    await run("go", ["version"]);
+  } catch {
+    throw new HatchetSetupError(
+      "Go is not installed or not on PATH: the Hatchet engine is built with `go install`. " +
+        "Install Go >= 1.26, or set HATCHET_CLIENT_TOKEN to use an existing engine.",
+    );
+  }
+  const work = join(tmpdir(), `switchyard-hatchet-build-${process.pid}`);
+  const staging = `${dir}.partial`;
+  await rm(work, { recursive: true, force: true });
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  await mkdir(staging, { recursive: true });
+  const logFile = join(cacheRoot(), "hatchet", HATCHET_VERSION, "build.log");
+  log(`building Hatchet ${HATCHET_VERSION} with go install (first run only, a few minutes); log: ${logFile}`);
+  const env = {
+    ...process.env,
+    GOBIN: staging,
+    GOTOOLCHAIN: "local",
+    CGO_ENABLED: "0",
+    GOFLAGS: "-mod=mod",
+  };
+  const go = async (args: string[]) => {
+    try {
+      const { stdout, stderr } = await run("go", args, { cwd: work, env, maxBuffer: 64 << 20 });
+      await appendFile(logFile, stdout + stderr);
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; message: string };
+      await appendFile(logFile, `${e.stdout ?? ""}${e.stderr ?? e.message}`);
+      const tail = (e.stderr ?? e.message).trim().split("\n").slice(-8).join("\n");
+      throw new HatchetSetupError(`go ${args[0]} failed (full log: ${logFile}):\n${tail}`);
+    }
+  };
+  await mkdir(join(cacheRoot(), "hatchet", HATCHET_VERSION), { recursive: true });
+  await writeFile(logFile, "");
+  await go(["mod", "init", "switchyard-hatchet-build"]);
+  await go(["mod", "edit", `-require=${HATCHET_MODULE}@${HATCHET_VERSION}`]);
+  await go(["mod", "download", `${HATCHET_MODULE}@${HATCHET_VERSION}`]);
+  const { stdout: modDir } = await run("go", ["list", "-m", "-f", "{{.Dir}}", `${HATCHET_MODULE}@${HATCHET_VERSION}`], {
+    cwd: work,
+    env,
+  });
+  await writeFile(join(work, "go.sum"), await readFile(join(modDir.trim(), "go.sum")));
+  await go([
+    "install",
+    "-ldflags",
+    `-s -w -X main.Version=${HATCHET_VERSION}`,
+    ...HATCHET_BINARIES.map((b) => `${HATCHET_MODULE}/cmd/${b}`),
+  ]);
+  await writeFile(join(staging, ".complete"), `${HATCHET_VERSION}\n`);
+  await rm(dir, { recursive: true, force: true });
+  await rename(staging, dir);
+  await rm(work, { recursive: true, force: true });
+  return dir;
+}
+
+/** The environment hatchet-migrate, hatchet-admin and hatchet-lite share (they must agree). */
+export function engineEnv(opts: {
+  databaseUrl: string;
+  ports: HatchetPorts;
+  staticDir: string;
+  maxConns?: number;
+}): Record<string, string> {
+  const { ports } = opts;
+  const grpc = `127.0.0.1:${ports.grpc}`;
+  return {
+    DATABASE_URL: opts.databaseUrl,
+    // lite opens three pools of this size (plus small DDL and pub/sub pools); keep well under
+    // the 100 connections of a stock Postgres.
+    DATABASE_MAX_CONNS: String(opts.maxConns ?? 10),
+    DATABASE_MIN_CONNS: "1",
+    SERVER_URL: `http://127.0.0.1:${ports.runtime}`,
+    SERVER_PORT: String(ports.api),
+    SERVER_GRPC_PORT: String(ports.grpc),
+    SERVER_GRPC_BIND_ADDRESS: "127.0.0.1",
+    SERVER_GRPC_BROADCAST_ADDRESS: grpc,
+    SERVER_GRPC_INSECURE: "t",
+    SERVER_INTERNAL_CLIENT_INTERNAL_GRPC_BROADCAST_ADDRESS: grpc,
+    SERVER_AUTH_COOKIE_DOMAIN: "localhost",
+    SERVER_AUTH_COOKIE_INSECURE: "t",
+    SERVER_AUTH_SET_EMAIL_VERIFIED: "t",
+    SERVER_MSGQUEUE_KIND: "postgres",
+    SERVER_SECURITY_CHECK_ENABLED: "f",
+    SERVER_HEALTHCHECK: "t",
+    SERVER_HEALTHCHECK_PORT: String(ports.health),
+    SERVER_LOGGER_LEVEL: "warn",
+    SERVER_LOGGER_FORMAT: "console",
+    DATABASE_LOGGER_LEVEL: "warn",
+    DATABASE_LOGGER_FORMAT: "console",
+    LITE_STATIC_ASSET_DIR: opts.staticDir,
+    LITE_FRONTEND_PORT: String(ports.frontend),
+    LITE_RUNTIME_PORT: String(ports.runtime),
+    LITE_FRONTEND_BASE_PATH: "/",
+  };
+}
+
+export interface HatchetEngine {
+  token: string;
+  tenantId: string;
+  apiUrl: string;
+  grpcAddress: string;
+  /** Environment for an SDK client of this engine. */
+  clientEnv: Record<string, string>;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+export async function startHatchet(opts: {
+  databaseUrl: string;
+  stateDir: string;
+  ports?: HatchetPorts;
+  log?: Log;
+}): Promise<HatchetEngine> {
+  const log = opts.log ?? (() => {});
+  const ports = opts.ports ?? DEFAULT_PORTS;
+  const bin = await ensureHatchetBinaries(log);
+  const { stateDir } = opts;
+  const configDir = join(stateDir, "config");
+  const staticDir = join(stateDir, "static");
+  const logDir = join(stateDir, "logs");
+  await Promise.all([configDir, staticDir, logDir].map((d) => mkdir(d, { recursive: true })));
+  // lite parses index.html from this folder at start and panics when it is missing.
+  await writeFile(
+    join(staticDir, "index.html"),
+    "<!doctype html><title>Hatchet</title><p>The dashboard ships with the hatchet-lite image (docker compose). The REST API is under /api.</p>\n",
+  );
+  await stopStale(stateDir);
+  for (const [name, port] of Object.entries(ports)) await assertPortFree(port, name);
+
+  const env = { ...process.env, ...engineEnv({ databaseUrl: opts.databaseUrl, ports, staticDir }) };
+  const logFile = join(logDir, "hatchet-lite.log");
+  log(`Hatchet ${HATCHET_VERSION}: logs in ${logDir}`);
+  const step = async (name: string, args: string[]) => {
+    const file = join(logDir, `${name}.log`);
+    try {
+      const { stdout, stderr } = await run(join(bin, name), args, { cwd: stateDir, env, maxBuffer: 16 << 20 });
+      await writeFile(file, stderr);
+      return stdout;
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      await writeFile(file, e.stderr ?? e.message);
+      throw new HatchetSetupError(
+        `${name} ${args[0] ?? ""} failed (log: ${file}): ${lastLines(e.stderr ?? e.message)}`,
+      );
+    }
+  };
+  await step("hatchet-migrate", []);
+  await step("hatchet-admin", [
+    "quickstart",
+    "--skip",
+    "certs",
+    "--generated-config-dir",
+    configDir,
+    "--overwrite=false",
+  ]);
+  const token =
+    (
+      await step("hatchet-admin", [
+        "token",
+        "create",
+        "--config",
+        configDir,
+        "--name",
+        "switchyard",
+        "--tenant-id",
+        HATCHET_TENANT_ID,
+      ])
+    )
+      .trim()
+      .split("\n")
+      .pop() ?? "";
+  if (!token.startsWith("ey"))
+    throw new HatchetSetupError(`hatchet-admin token create printed no token (log: ${logDir})`);
+
+  const out = await open(logFile, "w");
+  const child = spawn(join(bin, "hatchet-lite"), ["--config", configDir], {
+    cwd: stateDir,
+    env,
+    stdio: ["ignore", out.fd, out.fd],
+  });
+  await out.close();
+  await writeFile(join(stateDir, "hatchet-lite.pid"), String(child.pid));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(join(stateDir, "hatchet-lite.pid"), { force: true });
+  };
+  try {
+    await waitReady(ports, child, exited, logFile);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const apiUrl = `http://127.0.0.1:${ports.runtime}`;
+  const grpcAddress = `127.0.0.1:${ports.grpc}`;
+  return {
+    token,
+    tenantId: HATCHET_TENANT_ID,
+    apiUrl,
+    grpcAddress,
+    clientEnv: {
+      HATCHET_CLIENT_TOKEN: token,
+      HATCHET_CLIENT_TLS_STRATEGY: "none",
+      HATCHET_CLIENT_HOST_PORT: grpcAddress,
+      HATCHET_CLIENT_API_URL: apiUrl,
+    },
+    logFile,
+    stop,
+  };
+}
+
+async function waitReady(
+  ports: HatchetPorts,
+  child: ChildProcess,
+  exited: Promise<number | null>,
+  logFile: string,
+): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  let died = false;
+  void exited.then(() => {
+    died = true;
+  });
+  while (Date.now() < deadline) {
+    if (died) {
+      throw new HatchetSetupError(
+        `hatchet-lite exited with code ${child.exitCode} before it was ready (log: ${logFile}):\n${lastLines(await readFile(logFile, "utf8"))}`,
+      );
+    }
+    const ready =
+      (await httpOk(`http://127.0.0.1:${ports.health}/ready`)) &&
+      (await httpOk(`http://127.0.0.1:${ports.runtime}/api/ready`)) &&
+      (await tcpOpen(ports.grpc));
+    if (ready) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new HatchetSetupError(`hatchet-lite was not ready after 120 s (log: ${logFile})`);
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = new Socket();
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1000, () => done(false));
+    s.once("error", () => done(false));
+    s.connect(port, "127.0.0.1", () => done(true));
+  });
+}
+
+async function assertPortFree(port: number, name: string): Promise<void> {
+  // SERVER_PORT binds every interface, so check the wildcard address.
+  const free = await new Promise<boolean>((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, () => srv.close(() => resolve(true)));
+  });
+  if (!free) {
+    throw new HatchetSetupError(
+      `port ${port} (Hatchet ${name}) is already in use: stop whatever holds it (another engine? \`npm run stack -- down\`) or choose other ports`,
+    );
+  }
+}
+
+/** Kills an engine a crashed run left behind in the same state folder. */
+async function stopStale(stateDir: string): Promise<void> {
+  const pidFile = join(stateDir, "hatchet-lite.pid");
+  if (!existsSync(pidFile)) return;
+  const pid = Number(await readFile(pidFile, "utf8"));
+  try {
+    process.kill(pid, "SIGTERM");
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      process.kill(pid, 0);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // gone already
+  }
+  await rm(pidFile, { force: true });
+}
+
+/** Free ports chosen by the OS, for engines that must not clash with a dev stack (tests). */
+export async function freePorts(): Promise<HatchetPorts> {
+  const servers = await Promise.all(
+    Array.from({ length: 5 }, () => {
+      const srv = createServer();
+      return new Promise<ReturnType<typeof createServer>>((resolve) => srv.listen(0, "127.0.0.1", () => resolve(srv)));
+    }),
+  );
+  const ports = servers.map((s) => {
+    const addr = s.address();
+    return typeof addr === "object" && addr ? addr.port : 0;
+  });
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  const [api = 0, grpc = 0, health = 0, frontend = 0, runtime = 0] = ports;
+  return { api, grpc, health, frontend, runtime };
+}
+
+function lastLines(text: string, n = 15): string {
+  return text.trim().split("\n").slice(-n).join("\n");
+}

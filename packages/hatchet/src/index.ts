@@ -1,0 +1,1 @@
+export { type HatchetSettings, hatchetClient, hatchetSettingsFromEnv } from "./client.ts";

@@ -1,0 +1,22 @@
+import { randomUUID } from "node:crypto";
+import { inject } from "vitest";
+
+/** Client settings for the test engine plus a namespace of its own, so test files never share workflows. */
+export function hatchetTestEnv(): Record<string, string> {
+  const engine = inject("hatchetEnv");
+  return {
+    ...pick(process.env, [
+      "HATCHET_CLIENT_TOKEN",
+      "HATCHET_CLIENT_TLS_STRATEGY",
+      "HATCHET_CLIENT_HOST_PORT",
+      "HATCHET_CLIENT_API_URL",
+    ]),
+    ...engine,
+    HATCHET_CLIENT_NAMESPACE: `t${randomUUID().slice(0, 8)}`,
+    HATCHET_CLIENT_LOG_LEVEL: "ERROR",
+  };
+}
+
+function pick(env: NodeJS.ProcessEnv, keys: string[]): Record<string, string> {
+  return Object.fromEntries(keys.flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
+}

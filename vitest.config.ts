@@ -1,0 +1,20 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      {
+        test: {
+          name: "integration",
+          include: ["test/smoke/**/*.test.ts", "test/integration/**/*.test.ts"],
+          globalSetup: ["test/setup/global.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // Two cores: files share one engine; a few at a time keep timings honest.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
