@@ -1,1 +1,3 @@
-export {};
+export * from "./client.ts";
+export * from "./migrate.ts";
+export * from "./schema/index.ts";

@@ -1,0 +1,73 @@
+// Job types as the API knows them: what registered webhook workers published (name, JSON Schema
+// of the parameters, defaults). The API validates against these schemas so it needs no code of
+// the job types, which may live in workers it has never seen.
+import { type Db, webhookWorkers, workerJobTypes } from "@switchyard/db";
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { and, eq } from "drizzle-orm";
+import { SwitchyardError } from "./errors.ts";
+
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+addFormats.default(ajv);
+const compiled = new Map<string, ValidateFunction>();
+
+function validatorFor(schema: Record<string, unknown>): ValidateFunction {
+  const key = JSON.stringify(schema);
+  let v = compiled.get(key);
+  if (!v) {
+    v = ajv.compile(schema);
+    compiled.set(key, v);
+  }
+  return v;
+}
+
+export interface KnownJobType {
+  name: string;
+  description: string;
+  parameterSchema: Record<string, unknown>;
+  timeoutSeconds: number;
+  retries: number;
+  workerId: string;
+  workerUrl: string;
+  healthy: boolean;
+}
+
+/** The job type as served by a worker, preferring healthy workers. */
+export async function findJobType(db: Db, name: string): Promise<KnownJobType | undefined> {
+  const rows = await db
+    .select({
+      name: workerJobTypes.name,
+      description: workerJobTypes.description,
+      parameterSchema: workerJobTypes.parameterSchema,
+      timeoutSeconds: workerJobTypes.timeoutSeconds,
+      retries: workerJobTypes.retries,
+      workerId: webhookWorkers.id,
+      workerUrl: webhookWorkers.url,
+      healthy: webhookWorkers.healthy,
+    })
+    .from(workerJobTypes)
+    .innerJoin(webhookWorkers, eq(webhookWorkers.id, workerJobTypes.workerId))
+    .where(and(eq(workerJobTypes.name, name)));
+  return rows.find((r) => r.healthy) ?? rows[0];
+}
+
+export async function validateJobParameters(db: Db, apiName: string, parameters: Record<string, unknown>) {
+  const type = await findJobType(db, apiName);
+  if (!type) {
+    throw new SwitchyardError("job.unknown_type", `API definition '${apiName}' not found: no registered worker serves it`);
+  }
+  const validate = validatorFor(type.parameterSchema);
+  if (!validate(parameters)) {
+    const issues = (validate.errors ?? []).map((e) => ({
+      path: e.instancePath || "/",
+      message: e.message ?? "invalid",
+    }));
+    const first = issues[0];
+    throw new SwitchyardError(
+      "job.invalid_parameters",
+      `Invalid parameters for '${apiName}': ${first ? `${first.path} ${first.message}` : "invalid"}`,
+      issues,
+    );
+  }
+  return type;
+}

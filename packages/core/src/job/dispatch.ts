@@ -1,0 +1,95 @@
+// Hands jobs to the orchestrator one target at a time. Jobs wait in Postgres until their turn:
+// a target gets a run only when nothing of it is in flight (running, or handed over and not yet
+// started) and nothing blocks it (paused, error). So a blocked target's later jobs hold no
+// worker slot, and FIFO per target is the order of `seq`.
+import { jobLogs, jobs, type Db, type DbOrTx, targets } from "@switchyard/db";
+import { and, asc, eq, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
+import type { Scheduler } from "../scheduler.ts";
+
+export interface DispatchDeps {
+  db: Db;
+  scheduler: Scheduler;
+}
+
+export type DispatchOutcome =
+  | { dispatched: true; jobId: string; runId: string }
+  | { dispatched: false; reason: "busy" | "blocked" | "empty" | "missing" }
+  | { dispatched: false; reason: "unreachable"; jobId: string; error: string };
+
+export async function dispatchTarget(deps: DispatchDeps, targetId: string): Promise<DispatchOutcome> {
+  const claim = await deps.db.transaction(async (tx) => {
+    // The target row lock serialises dispatchers of one target (API, relay, resync).
+    const locked = await tx.execute(sql`select id from ${targets} where ${targets.id} = ${targetId} for update`);
+    if (locked.rowCount === 0) return { reason: "missing" as const };
+    const [active] = await tx
+      .select({ status: jobs.status })
+      .from(jobs)
+      .where(
+        and(
+          eq(jobs.targetId, targetId),
+          or(
+            inArray(jobs.status, ["running", "paused", "error"]),
+            and(eq(jobs.status, "queued"), isNotNull(jobs.dispatchedAt)),
+          ),
+        ),
+      )
+      .limit(1);
+    if (active) {
+      return { reason: active.status === "paused" || active.status === "error" ? ("blocked" as const) : ("busy" as const) };
+    }
+    const [next] = await tx
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.targetId, targetId), eq(jobs.status, "queued")))
+      .orderBy(asc(jobs.seq))
+      .limit(1);
+    if (!next) return { reason: "empty" as const };
+    await tx
+      .update(jobs)
+      .set({ dispatchedAt: sql`now()`, dispatchError: null, hatchetRunId: null })
+      .where(eq(jobs.id, next.id));
+    return { job: next };
+  });
+  if (!("job" in claim) || !claim.job) return { dispatched: false, reason: "reason" in claim ? claim.reason : "empty" };
+
+  const { job } = claim;
+  // The network call happens outside the lock; a failure puts the job back to waiting with the
+  // reason on the row, and the next dispatch (relay sweep, resync, any action) tries again.
+  try {
+    const runId = await deps.scheduler.submit({
+      jobId: job.id,
+      tenantId: job.tenantId,
+      targetId: job.targetId,
+      apiName: job.apiName,
+    });
+    await deps.db
+      .update(jobs)
+      .set({ hatchetRunId: runId, updatedAt: sql`now()` })
+      .where(and(eq(jobs.id, job.id), isNull(jobs.hatchetRunId)));
+    return { dispatched: true, jobId: job.id, runId };
+  } catch (err) {
+    const error = `could not reach the orchestrator: ${(err as Error).message}`;
+    await deps.db
+      .update(jobs)
+      .set({ dispatchedAt: null, dispatchError: error, updatedAt: sql`now()` })
+      .where(and(eq(jobs.id, job.id), eq(jobs.status, "queued"), isNull(jobs.hatchetRunId)));
+    await addLog(deps.db, job.id, "system", error);
+    return { dispatched: false, reason: "unreachable", jobId: job.id, error };
+  }
+}
+
+/** Targets with a job waiting and nothing in flight: the ones a sweep should dispatch. */
+export async function targetsReadyToDispatch(db: Db, limit = 500): Promise<string[]> {
+  const rows = await db.execute<{ target_id: string }>(sql`
+    select distinct q.target_id from ${jobs} q
+    where q.status = 'queued' and q.dispatched_at is null
+      and not exists (
+        select 1 from ${jobs} a where a.target_id = q.target_id
+          and (a.status in ('running', 'paused', 'error') or (a.status = 'queued' and a.dispatched_at is not null)))
+    limit ${limit}`);
+  return rows.rows.map((r) => r.target_id);
+}
+
+export async function addLog(db: DbOrTx, jobId: string, logType: string, content: unknown): Promise<void> {
+  await db.insert(jobLogs).values({ jobId, logType, content });
+}

@@ -1,0 +1,248 @@
+// The job verbs behind the API. Each verb checks the tenant owns the target and the job (a
+// foreign id is "not found"), applies the state machine in one transaction, then dispatches.
+import { jobHttpExchanges, jobLogs, jobs, targets, type Db } from "@switchyard/db";
+import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
+import { notFound, SwitchyardError } from "../errors.ts";
+import type { Scheduler } from "../scheduler.ts";
+import { validateJobParameters } from "../job-type-registry.ts";
+import { addLog, dispatchTarget } from "./dispatch.ts";
+import { applyUserAction, isBlocking, type JobStatus, type UserAction } from "./status.ts";
+import { iso, jobView, type JobView } from "./view.ts";
+
+export interface JobDeps {
+  db: Db;
+  scheduler: Scheduler;
+}
+
+export interface CreateJobInput {
+  api_name: string;
+  parameters: Record<string, unknown>;
+}
+
+export async function create(deps: JobDeps, tenantId: string, targetId: string, input: CreateJobInput): Promise<JobView> {
+  await requireTarget(deps.db, tenantId, targetId);
+  await validateJobParameters(deps.db, input.api_name, input.parameters);
+  const row = await deps.db.transaction(async (tx) => {
+    const [job] = await tx
+      .insert(jobs)
+      .values({ tenantId, targetId, apiName: input.api_name, parameters: input.parameters, status: "queued" })
+      .returning();
+    if (!job) throw new Error("insert returned no row");
+    await addLog(tx, job.id, "system", "Job added to queue");
+    return job;
+  });
+  await dispatchTarget(deps, targetId);
+  return jobView((await findJob(deps.db, tenantId, targetId, row.id)) ?? row);
+}
+
+export async function get(db: Db, tenantId: string, targetId: string, jobId: string): Promise<JobView> {
+  await requireTarget(db, tenantId, targetId);
+  return jobView(await requireJob(db, tenantId, targetId, jobId));
+}
+
+export interface ListFilters {
+  limit: number;
+  offset: number;
+  status?: JobStatus;
+  target_id?: string;
+  api_name?: string;
+}
+
+export async function listAll(db: Db, tenantId: string, f: ListFilters) {
+  const where = and(
+    eq(jobs.tenantId, tenantId),
+    f.status ? eq(jobs.status, f.status) : undefined,
+    f.target_id ? eq(jobs.targetId, f.target_id) : undefined,
+    f.api_name ? eq(jobs.apiName, f.api_name) : undefined,
+  );
+  const [rows, [total]] = await Promise.all([
+    db.select().from(jobs).where(where).orderBy(desc(jobs.createdAt), desc(jobs.seq)).limit(f.limit).offset(f.offset),
+    db.select({ n: count() }).from(jobs).where(where),
+  ]);
+  const now = new Date();
+  return { total_count: total?.n ?? 0, jobs: rows.map((r) => jobView(r, now)) };
+}
+
+export async function listForTarget(db: Db, tenantId: string, targetId: string, page: { limit: number; offset: number }) {
+  await requireTarget(db, tenantId, targetId);
+  const rows = await db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.tenantId, tenantId), eq(jobs.targetId, targetId)))
+    .orderBy(desc(jobs.createdAt), desc(jobs.seq))
+    .limit(page.limit)
+    .offset(page.offset);
+  const now = new Date();
+  return rows.map((r) => jobView(r, now));
+}
+
+/** cancel, interrupt, resume: answers legacy-use's `{message}` plus the job after the change. */
+export async function act(
+  deps: JobDeps,
+  tenantId: string,
+  targetId: string,
+  jobId: string,
+  action: Exclude<UserAction, "resolve">,
+): Promise<{ message: string; job: JobView }> {
+  await requireTarget(deps.db, tenantId, targetId);
+  const { row, runToCancel } = await deps.db.transaction(async (tx) => {
+    const [job] = await tx
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.id, jobId), eq(jobs.tenantId, tenantId), eq(jobs.targetId, targetId)))
+      .for("update");
+    if (!job) throw notFound("job", jobId);
+    const t = applyUserAction(job.status, action);
+    const settling = t.to !== job.status && (t.to === "canceled" || t.to === "success");
+    const set: Partial<typeof jobs.$inferInsert> = { status: t.to, updatedAt: new Date() };
+    if (t.stop) set.stopRequested = t.stop;
+    if (settling) set.completedAt = new Date();
+    if (action === "resume") {
+      Object.assign(set, {
+        error: null,
+        result: null,
+        completedAt: null,
+        stopRequested: null,
+        dispatchedAt: null,
+        hatchetRunId: null,
+        dispatchError: null,
+      });
+    }
+    const [updated] = await tx.update(jobs).set(set).where(eq(jobs.id, job.id)).returning();
+    await addLog(tx, job.id, "system", logLine(action, job.status, t.stop !== undefined));
+    // A job handed to Hatchet but not started has a run to withdraw; a running job is stopped
+    // by its worker instead (the worker polls stop_requested), which then ends the run itself.
+    const runToCancel = t.to === "canceled" && job.status === "queued" ? job.hatchetRunId : null;
+    return { row: updated ?? job, runToCancel };
+  });
+  if (runToCancel) await deps.scheduler.cancel(runToCancel).catch(() => {});
+  await dispatchTarget(deps, targetId);
+  return { message: messageFor(action, jobId, row.status), job: jobView(row) };
+}
+
+export async function resolve(
+  deps: JobDeps,
+  tenantId: string,
+  targetId: string,
+  jobId: string,
+  result: Record<string, unknown>,
+): Promise<JobView> {
+  await requireTarget(deps.db, tenantId, targetId);
+  const row = await deps.db.transaction(async (tx) => {
+    const [job] = await tx
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.id, jobId), eq(jobs.tenantId, tenantId), eq(jobs.targetId, targetId)))
+      .for("update");
+    if (!job) throw notFound("job", jobId);
+    const t = applyUserAction(job.status, "resolve");
+    const [updated] = await tx
+      .update(jobs)
+      .set({ status: t.to, result, error: null, completedAt: job.completedAt ?? new Date(), updatedAt: new Date() })
+      .where(eq(jobs.id, job.id))
+      .returning();
+    await addLog(tx, job.id, "system", "Job manually resolved");
+    return updated ?? job;
+  });
+  await dispatchTarget(deps, targetId);
+  return jobView(row);
+}
+
+export async function logs(db: Db, tenantId: string, targetId: string, jobId: string) {
+  await requireTarget(db, tenantId, targetId);
+  await requireJob(db, tenantId, targetId, jobId);
+  const rows = await db.select().from(jobLogs).where(eq(jobLogs.jobId, jobId)).orderBy(asc(jobLogs.id));
+  return rows.map((r) => ({
+    id: r.id,
+    job_id: r.jobId,
+    timestamp: iso(r.timestamp),
+    log_type: r.logType,
+    content: r.content,
+  }));
+}
+
+export async function httpExchanges(db: Db, tenantId: string, targetId: string, jobId: string) {
+  await requireTarget(db, tenantId, targetId);
+  await requireJob(db, tenantId, targetId, jobId);
+  const rows = await db
+    .select()
+    .from(jobHttpExchanges)
+    .where(eq(jobHttpExchanges.jobId, jobId))
+    .orderBy(asc(jobHttpExchanges.id));
+  return rows.map((r) => ({
+    id: r.id,
+    job_id: r.jobId,
+    timestamp: iso(r.timestamp),
+    log_type: "http_exchange" as const,
+    attempt: r.attempt,
+    content: r.content,
+  }));
+}
+
+export async function requireTarget(db: Db, tenantId: string, targetId: string) {
+  const [t] = await db
+    .select()
+    .from(targets)
+    .where(and(eq(targets.id, targetId), eq(targets.tenantId, tenantId)));
+  if (!t) throw notFound("target", targetId);
+  return t;
+}
+
+async function findJob(db: Db, tenantId: string, targetId: string, jobId: string) {
+  const [j] = await db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.id, jobId), eq(jobs.tenantId, tenantId), eq(jobs.targetId, targetId)));
+  return j;
+}
+
+async function requireJob(db: Db, tenantId: string, targetId: string, jobId: string) {
+  const j = await findJob(db, tenantId, targetId, jobId);
+  if (!j) throw notFound("job", jobId);
+  return j;
+}
+
+/** Jobs that block a target (paused, error), newest first, as legacy-use's target fields list them. */
+export async function blockingJobs(db: Db, tenantId: string, targetIds: string[]) {
+  if (targetIds.length === 0) return new Map<string, JobView[]>();
+  const rows = await db
+    .select()
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.tenantId, tenantId),
+        sql`${jobs.targetId} in ${targetIds}`,
+        sql`${jobs.status} in ('paused', 'error')`,
+      ) as SQL,
+    )
+    .orderBy(desc(jobs.createdAt));
+  const out = new Map<string, JobView[]>();
+  for (const r of rows) {
+    if (!isBlocking(r.status)) continue;
+    const list = out.get(r.targetId) ?? [];
+    if (list.length < 100) list.push(jobView(r));
+    out.set(r.targetId, list);
+  }
+  return out;
+}
+
+function logLine(action: UserAction, from: JobStatus, stopping: boolean): string {
+  if (stopping) return action === "cancel" ? "Job cancel requested by user" : "Job interrupt requested by user";
+  switch (action) {
+    case "cancel":
+      return `Job canceled by user request (was ${from}).`;
+    case "interrupt":
+      return `Job removed from queue due to interrupt request (was ${from}).`;
+    case "resume":
+      return `Job resumed from ${from} state`;
+    case "resolve":
+      return "Job manually resolved";
+  }
+}
+
+function messageFor(action: UserAction, jobId: string, status: JobStatus): string {
+  if (action === "interrupt") return `Job ${jobId} interrupt requested.`;
+  if (action === "cancel") return status === "running" ? `Job ${jobId} cancel requested.` : `Job ${jobId} canceled successfully.`;
+  return `Job ${jobId} resumed.`;
+}
+

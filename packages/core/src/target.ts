@@ -1,0 +1,117 @@
+// Targets: the lanes jobs queue on. A create keeps fields switchyard does not model as metadata,
+// so legacy-use's target bodies (host, port, vnc settings…) are accepted and echoed back.
+import { type Db, jobs, targets } from "@switchyard/db";
+import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { notFound, SwitchyardError } from "./errors.ts";
+import { blockingJobs } from "./job/service.ts";
+import { iso } from "./job/view.ts";
+
+type TargetRow = typeof targets.$inferSelect;
+
+export interface TargetInput {
+  name: string;
+  type?: string;
+  /** Any other field of the request body. */
+  extra: Record<string, unknown>;
+}
+
+export async function create(db: Db, tenantId: string, input: TargetInput) {
+  const [row] = await db
+    .insert(targets)
+    .values({ tenantId, name: input.name, type: input.type ?? "generic", metadata: input.extra })
+    .returning();
+  if (!row) throw new Error("insert returned no row");
+  return (await withQueue(db, tenantId, [row]))[0];
+}
+
+export async function list(db: Db, tenantId: string, opts: { includeArchived: boolean }) {
+  const rows = await db
+    .select()
+    .from(targets)
+    .where(and(eq(targets.tenantId, tenantId), opts.includeArchived ? undefined : isNull(targets.archivedAt)))
+    .orderBy(asc(targets.createdAt));
+  return withQueue(db, tenantId, rows);
+}
+
+export async function get(db: Db, tenantId: string, targetId: string) {
+  return (await withQueue(db, tenantId, [await requireRow(db, tenantId, targetId)]))[0];
+}
+
+export async function update(db: Db, tenantId: string, targetId: string, input: Partial<TargetInput>) {
+  const current = await requireRow(db, tenantId, targetId);
+  const [row] = await db
+    .update(targets)
+    .set({
+      name: input.name ?? current.name,
+      type: input.type ?? current.type,
+      metadata: { ...current.metadata, ...(input.extra ?? {}) },
+      updatedAt: new Date(),
+    })
+    .where(eq(targets.id, targetId))
+    .returning();
+  return (await withQueue(db, tenantId, [row ?? current]))[0];
+}
+
+/** Archives the target (jobs keep their history); refused while jobs wait or run on it. */
+export async function remove(db: Db, tenantId: string, targetId: string) {
+  await requireRow(db, tenantId, targetId);
+  const [active] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(jobs)
+    .where(and(eq(jobs.targetId, targetId), inArray(jobs.status, ["pending", "queued", "running"])));
+  if ((active?.n ?? 0) > 0) {
+    throw new SwitchyardError("target.busy", `Target has ${active?.n} queued or running jobs; cancel them first`);
+  }
+  await db.update(targets).set({ archivedAt: new Date(), updatedAt: new Date() }).where(eq(targets.id, targetId));
+  return { message: `Target ${targetId} archived successfully` };
+}
+
+async function requireRow(db: Db, tenantId: string, targetId: string): Promise<TargetRow> {
+  const [row] = await db
+    .select()
+    .from(targets)
+    .where(and(eq(targets.id, targetId), eq(targets.tenantId, tenantId)));
+  if (!row) throw notFound("target", targetId);
+  return row;
+}
+
+async function withQueue(db: Db, tenantId: string, rows: TargetRow[]) {
+  const ids = rows.map((r) => r.id);
+  const [blocking, counts] = await Promise.all([blockingJobs(db, tenantId, ids), jobCounts(db, ids)]);
+  return rows.map((r) => {
+    const blockers = blocking.get(r.id) ?? [];
+    const c = counts.get(r.id);
+    return {
+      ...r.metadata,
+      id: r.id,
+      name: r.name,
+      type: r.type,
+      metadata: r.metadata,
+      is_archived: r.archivedAt !== null,
+      created_at: iso(r.createdAt),
+      updated_at: iso(r.updatedAt),
+      queue_status: blockers.length > 0 ? ("paused" as const) : ("running" as const),
+      blocking_jobs: blockers,
+      has_blocking_jobs: blockers.length > 0,
+      blocking_jobs_count: blockers.length,
+      queued_jobs_count: c?.queued ?? 0,
+      running_jobs_count: c?.running ?? 0,
+    };
+  });
+}
+
+async function jobCounts(db: Db, targetIds: string[]) {
+  const out = new Map<string, { queued: number; running: number }>();
+  if (targetIds.length === 0) return out;
+  const rows = await db
+    .select({
+      targetId: jobs.targetId,
+      queued: sql<number>`count(*) filter (where ${jobs.status} = 'queued')::int`,
+      running: sql<number>`count(*) filter (where ${jobs.status} = 'running')::int`,
+    })
+    .from(jobs)
+    .where(and(inArray(jobs.targetId, targetIds), inArray(jobs.status, ["queued", "running"])))
+    .groupBy(jobs.targetId);
+  for (const r of rows) out.set(r.targetId, { queued: r.queued, running: r.running });
+  return out;
+}

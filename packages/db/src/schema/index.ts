@@ -1,0 +1,4 @@
+export * from "./job.sql.ts";
+export * from "./target.sql.ts";
+export * from "./tenant.sql.ts";
+export * from "./worker.sql.ts";

@@ -1,0 +1,98 @@
+import { sql } from "drizzle-orm";
+import { bigint, check, index, integer, jsonb, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+import { id, timestamps, tstz } from "./columns.ts";
+import { targets } from "./target.sql.ts";
+import { tenants } from "./tenant.sql.ts";
+
+export const JOB_STATUSES = ["pending", "queued", "running", "paused", "success", "error", "canceled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export type StopRequest = "cancel" | "interrupt";
+
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: id(),
+    /** Creation order; FIFO within a target follows it. */
+    seq: bigint("seq", { mode: "number" }).generatedAlwaysAsIdentity(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    targetId: uuid("target_id")
+      .notNull()
+      .references(() => targets.id, { onDelete: "cascade" }),
+    apiName: text("api_name").notNull(),
+    parameters: jsonb("parameters").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    status: text("status").$type<JobStatus>().notNull(),
+    result: jsonb("result").$type<unknown>(),
+    error: text("error"),
+    ...timestamps(),
+    startedAt: tstz("started_at"),
+    completedAt: tstz("completed_at"),
+    totalInputTokens: integer("total_input_tokens"),
+    totalOutputTokens: integer("total_output_tokens"),
+    /** The attempt the worker last started (0 first). */
+    attempt: integer("attempt").notNull().default(0),
+    /** Set when the job was handed to Hatchet; null while it waits in Postgres. */
+    dispatchedAt: tstz("dispatched_at"),
+    hatchetRunId: text("hatchet_run_id"),
+    /** Why the last hand-over to Hatchet failed; the dispatcher retries. */
+    dispatchError: text("dispatch_error"),
+    /** A stop asked of the running job: the worker polls it and aborts the executor. */
+    stopRequested: text("stop_requested").$type<StopRequest>(),
+  },
+  (t) => [
+    index("jobs_target_seq_idx").on(t.targetId, t.seq),
+    index("jobs_tenant_created_idx").on(t.tenantId, t.createdAt),
+    index("jobs_active_idx")
+      .on(t.targetId, t.status)
+      .where(sql`${t.status} in ('queued', 'running', 'paused', 'error')`),
+    check("jobs_status_check", sql`${t.status} in ('pending','queued','running','paused','success','error','canceled')`),
+  ],
+);
+
+export const jobLogs = pgTable(
+  "job_logs",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    jobId: uuid("job_id")
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    timestamp: tstz("timestamp").notNull().defaultNow(),
+    logType: text("log_type").notNull(),
+    content: jsonb("content").$type<unknown>().notNull(),
+  },
+  (t) => [index("job_logs_job_idx").on(t.jobId, t.id)],
+);
+
+export const jobHttpExchanges = pgTable(
+  "job_http_exchanges",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    jobId: uuid("job_id")
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    timestamp: tstz("timestamp").notNull().defaultNow(),
+    content: jsonb("content").$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index("job_http_exchanges_job_idx").on(t.jobId, t.id)],
+);
+
+/**
+ * One row per attempt a worker started. It makes deliveries idempotent (a repeated delivery of
+ * a finished attempt answers the stored outcome) and records start/end for the invariant checks.
+ */
+export const jobAttempts = pgTable(
+  "job_attempts",
+  {
+    jobId: uuid("job_id")
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    targetId: uuid("target_id").notNull(),
+    startedAt: tstz("started_at").notNull().defaultNow(),
+    finishedAt: tstz("finished_at"),
+    outcome: jsonb("outcome").$type<Record<string, unknown>>(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.attempt] }), index("job_attempts_target_idx").on(t.targetId, t.startedAt)],
+);
