@@ -21,7 +21,12 @@ export const apiRoutes = [
   // legacy-use job routes
   { method: "GET", path: "/api/jobs/", handler: "functions/api/jobs/list-all.handler", auth: "tenant" },
   { method: "GET", path: "/api/targets/{target_id}/jobs/", handler: "functions/api/jobs/list.handler", auth: "tenant" },
-  { method: "POST", path: "/api/targets/{target_id}/jobs/", handler: "functions/api/jobs/create.handler", auth: "tenant" },
+  {
+    method: "POST",
+    path: "/api/targets/{target_id}/jobs/",
+    handler: "functions/api/jobs/create.handler",
+    auth: "tenant",
+  },
   { method: "GET", path: J, handler: "functions/api/jobs/get.handler", auth: "tenant" },
   { method: "POST", path: `${J}/interrupt/`, handler: "functions/api/jobs/interrupt.handler", auth: "tenant" },
   { method: "POST", path: `${J}/cancel/`, handler: "functions/api/jobs/cancel.handler", auth: "tenant" },
@@ -38,7 +43,12 @@ export const apiRoutes = [
   { method: "POST", path: "/api/targets/", handler: "functions/api/targets/create.handler", auth: "tenant" },
   { method: "GET", path: "/api/targets/{target_id}", handler: "functions/api/targets/get.handler", auth: "tenant" },
   { method: "PUT", path: "/api/targets/{target_id}", handler: "functions/api/targets/update.handler", auth: "tenant" },
-  { method: "DELETE", path: "/api/targets/{target_id}", handler: "functions/api/targets/delete.handler", auth: "tenant" },
+  {
+    method: "DELETE",
+    path: "/api/targets/{target_id}",
+    handler: "functions/api/targets/delete.handler",
+    auth: "tenant",
+  },
   // administration: tenants, keys and webhook workers (admin key)
   { method: "POST", path: "/api/admin/tenants/", handler: "functions/api/admin/tenant-create.handler", auth: "admin" },
   { method: "GET", path: "/api/admin/tenants/", handler: "functions/api/admin/tenant-list.handler", auth: "admin" },

@@ -38,10 +38,7 @@ export class SwitchyardError extends Error {
 }
 
 export const notFound = (what: "target" | "job" | "worker" | "tenant", id?: string) =>
-  new SwitchyardError(
-    `${what}.not_found`,
-    `${what[0]?.toUpperCase()}${what.slice(1)} not found${id ? `: ${id}` : ""}`,
-  );
+  new SwitchyardError(`${what}.not_found`, `${what[0]?.toUpperCase()}${what.slice(1)} not found${id ? `: ${id}` : ""}`);
 
 /** Normalises anything thrown into an Error, keeping the original as `cause`. */
 export function coerceError(err: unknown): Error {

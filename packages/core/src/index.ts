@@ -1,11 +1,13 @@
+export * as Diagnostics from "./diagnostics.ts";
+export * from "./errors.ts";
 export * as Dispatch from "./job/dispatch.ts";
 export * as Execution from "./job/execution.ts";
 export * as Jobs from "./job/service.ts";
 export * as JobStatusMachine from "./job/status.ts";
 export { iso, type JobView, jobView } from "./job/view.ts";
-export * from "./errors.ts";
 export * from "./job-type.ts";
 export * as JobTypes from "./job-type-registry.ts";
+export * as Queue from "./queue.ts";
 export type { JobRunInput, Scheduler } from "./scheduler.ts";
 export * as Targets from "./target.ts";
 export * as Tenants from "./tenant.ts";

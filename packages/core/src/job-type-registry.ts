@@ -54,7 +54,10 @@ export async function findJobType(db: Db, name: string): Promise<KnownJobType | 
 export async function validateJobParameters(db: Db, apiName: string, parameters: Record<string, unknown>) {
   const type = await findJobType(db, apiName);
   if (!type) {
-    throw new SwitchyardError("job.unknown_type", `API definition '${apiName}' not found: no registered worker serves it`);
+    throw new SwitchyardError(
+      "job.unknown_type",
+      `API definition '${apiName}' not found: no registered worker serves it`,
+    );
   }
   const validate = validatorFor(type.parameterSchema);
   if (!validate(parameters)) {

@@ -1,12 +1,13 @@
 // The orchestrator as core sees it. Hatchet implements it (REST in the API functions, gRPC in
 // the relay); core never imports Hatchet.
 
-export interface JobRunInput {
+// A type alias (not an interface) so it satisfies the SDK's `Record<string, any>` input bound.
+export type JobRunInput = {
   jobId: string;
   tenantId: string;
   targetId: string;
   apiName: string;
-}
+};
 
 export interface Scheduler {
   /** Starts a run for the job; returns the orchestrator's run id. */

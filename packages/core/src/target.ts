@@ -21,7 +21,7 @@ export async function create(db: Db, tenantId: string, input: TargetInput) {
     .values({ tenantId, name: input.name, type: input.type ?? "generic", metadata: input.extra })
     .returning();
   if (!row) throw new Error("insert returned no row");
-  return (await withQueue(db, tenantId, [row]))[0];
+  return one(await withQueue(db, tenantId, [row]));
 }
 
 export async function list(db: Db, tenantId: string, opts: { includeArchived: boolean }) {
@@ -34,7 +34,7 @@ export async function list(db: Db, tenantId: string, opts: { includeArchived: bo
 }
 
 export async function get(db: Db, tenantId: string, targetId: string) {
-  return (await withQueue(db, tenantId, [await requireRow(db, tenantId, targetId)]))[0];
+  return one(await withQueue(db, tenantId, [await requireRow(db, tenantId, targetId)]));
 }
 
 export async function update(db: Db, tenantId: string, targetId: string, input: Partial<TargetInput>) {
@@ -49,7 +49,7 @@ export async function update(db: Db, tenantId: string, targetId: string, input: 
     })
     .where(eq(targets.id, targetId))
     .returning();
-  return (await withQueue(db, tenantId, [row ?? current]))[0];
+  return one(await withQueue(db, tenantId, [row ?? current]));
 }
 
 /** Archives the target (jobs keep their history); refused while jobs wait or run on it. */
@@ -114,4 +114,10 @@ async function jobCounts(db: Db, targetIds: string[]) {
     .groupBy(jobs.targetId);
   for (const r of rows) out.set(r.targetId, { queued: r.queued, running: r.running });
   return out;
+}
+
+function one<T>(rows: T[]): T {
+  const [first] = rows;
+  if (first === undefined) throw new Error("expected one row");
+  return first;
 }

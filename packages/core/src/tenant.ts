@@ -56,7 +56,8 @@ export async function authenticate(db: Db, key: string | undefined): Promise<str
 
 /** Checks the admin key in constant time (hashing first makes the lengths equal). */
 export function authenticateAdmin(expected: string | undefined, given: string | undefined): void {
-  if (!expected) throw new SwitchyardError("auth.admin_required", "Admin routes are disabled: no admin key is configured");
+  if (!expected)
+    throw new SwitchyardError("auth.admin_required", "Admin routes are disabled: no admin key is configured");
   if (!given) throw new SwitchyardError("auth.missing_key", "Admin key is missing");
   const a = createHash("sha256").update(expected).digest();
   const b = createHash("sha256").update(given).digest();

@@ -1,1 +1,4 @@
-export { type HatchetSettings, hatchetClient, hatchetSettingsFromEnv } from "./client.ts";
+export { hatchetClient } from "./client.ts";
+export { HatchetRest, HatchetRestError, type RunStatus } from "./rest.ts";
+export { type HatchetSettings, hatchetSettingsFromEnv } from "./settings.ts";
+export * from "./workflow.ts";

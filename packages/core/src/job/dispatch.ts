@@ -2,7 +2,7 @@
 // a target gets a run only when nothing of it is in flight (running, or handed over and not yet
 // started) and nothing blocks it (paused, error). So a blocked target's later jobs hold no
 // worker slot, and FIFO per target is the order of `seq`.
-import { jobLogs, jobs, type Db, type DbOrTx, targets } from "@switchyard/db";
+import { type Db, type DbOrTx, jobLogs, jobs, targets } from "@switchyard/db";
 import { and, asc, eq, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
 import type { Scheduler } from "../scheduler.ts";
 
@@ -35,7 +35,9 @@ export async function dispatchTarget(deps: DispatchDeps, targetId: string): Prom
       )
       .limit(1);
     if (active) {
-      return { reason: active.status === "paused" || active.status === "error" ? ("blocked" as const) : ("busy" as const) };
+      return {
+        reason: active.status === "paused" || active.status === "error" ? ("blocked" as const) : ("busy" as const),
+      };
     }
     const [next] = await tx
       .select()

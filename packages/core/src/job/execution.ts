@@ -42,11 +42,15 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
       .from(jobAttempts)
       .where(and(eq(jobAttempts.jobId, d.jobId), eq(jobAttempts.attempt, d.attempt)));
     if (done?.finishedAt && done.outcome) return { kind: "replay", outcome: done.outcome };
-    if (job.hatchetRunId && job.hatchetRunId !== d.runId) return { kind: "skip", reason: "run is not the job's current run" };
+    if (job.hatchetRunId && job.hatchetRunId !== d.runId)
+      return { kind: "skip", reason: "run is not the job's current run" };
     // A cancelled job never starts; settled jobs are not run again.
     if (job.status !== "queued" && job.status !== "running") return { kind: "skip", reason: `job is ${job.status}` };
     if (job.stopRequested) {
-      return { kind: "skip", reason: `job ${job.stopRequested === "cancel" ? "canceled" : "interrupted"} before start` };
+      return {
+        kind: "skip",
+        reason: `job ${job.stopRequested === "cancel" ? "canceled" : "interrupted"} before start`,
+      };
     }
     const [started] = await tx
       .update(jobs)
@@ -63,7 +67,12 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
       .insert(jobAttempts)
       .values({ jobId: job.id, attempt: d.attempt, targetId: job.targetId })
       .onConflictDoUpdate({ target: [jobAttempts.jobId, jobAttempts.attempt], set: { startedAt: sql`now()` } });
-    await addLog(tx, job.id, "system", d.attempt === 0 ? "Queue picked up job" : `Queue picked up job (attempt ${d.attempt})`);
+    await addLog(
+      tx,
+      job.id,
+      "system",
+      d.attempt === 0 ? "Queue picked up job" : `Queue picked up job (attempt ${d.attempt})`,
+    );
     return { kind: "run", job: started ?? job };
   });
 }
@@ -138,3 +147,4 @@ export async function failFromOrchestrator(db: Db, jobId: string, error: string)
   if (updated.length > 0) await addLog(db, jobId, "error", error);
   return updated.length > 0;
 }
+export { addLog } from "./dispatch.ts";

@@ -1,13 +1,13 @@
 // The job verbs behind the API. Each verb checks the tenant owns the target and the job (a
 // foreign id is "not found"), applies the state machine in one transaction, then dispatches.
-import { jobHttpExchanges, jobLogs, jobs, targets, type Db } from "@switchyard/db";
+import { type Db, jobHttpExchanges, jobLogs, jobs, targets } from "@switchyard/db";
 import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import { notFound, SwitchyardError } from "../errors.ts";
-import type { Scheduler } from "../scheduler.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
+import type { Scheduler } from "../scheduler.ts";
 import { addLog, dispatchTarget } from "./dispatch.ts";
 import { applyUserAction, isBlocking, type JobStatus, type UserAction } from "./status.ts";
-import { iso, jobView, type JobView } from "./view.ts";
+import { iso, type JobView, jobView } from "./view.ts";
 
 export interface JobDeps {
   db: Db;
@@ -19,7 +19,12 @@ export interface CreateJobInput {
   parameters: Record<string, unknown>;
 }
 
-export async function create(deps: JobDeps, tenantId: string, targetId: string, input: CreateJobInput): Promise<JobView> {
+export async function create(
+  deps: JobDeps,
+  tenantId: string,
+  targetId: string,
+  input: CreateJobInput,
+): Promise<JobView> {
   await requireTarget(deps.db, tenantId, targetId);
   await validateJobParameters(deps.db, input.api_name, input.parameters);
   const row = await deps.db.transaction(async (tx) => {
@@ -63,7 +68,12 @@ export async function listAll(db: Db, tenantId: string, f: ListFilters) {
   return { total_count: total?.n ?? 0, jobs: rows.map((r) => jobView(r, now)) };
 }
 
-export async function listForTarget(db: Db, tenantId: string, targetId: string, page: { limit: number; offset: number }) {
+export async function listForTarget(
+  db: Db,
+  tenantId: string,
+  targetId: string,
+  page: { limit: number; offset: number },
+) {
   await requireTarget(db, tenantId, targetId);
   const rows = await db
     .select()
@@ -242,7 +252,7 @@ function logLine(action: UserAction, from: JobStatus, stopping: boolean): string
 
 function messageFor(action: UserAction, jobId: string, status: JobStatus): string {
   if (action === "interrupt") return `Job ${jobId} interrupt requested.`;
-  if (action === "cancel") return status === "running" ? `Job ${jobId} cancel requested.` : `Job ${jobId} canceled successfully.`;
+  if (action === "cancel")
+    return status === "running" ? `Job ${jobId} cancel requested.` : `Job ${jobId} canceled successfully.`;
   return `Job ${jobId} resumed.`;
 }
-

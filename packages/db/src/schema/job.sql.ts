@@ -46,7 +46,10 @@ export const jobs = pgTable(
     index("jobs_active_idx")
       .on(t.targetId, t.status)
       .where(sql`${t.status} in ('queued', 'running', 'paused', 'error')`),
-    check("jobs_status_check", sql`${t.status} in ('pending','queued','running','paused','success','error','canceled')`),
+    check(
+      "jobs_status_check",
+      sql`${t.status} in ('pending','queued','running','paused','success','error','canceled')`,
+    ),
   ],
 );
 

@@ -1,0 +1,157 @@
+// The HTTP edge every API handler goes through: auth, body rules, validation, error mapping.
+// Handlers stay thin: parse → one core call → reply.
+import middy from "@middy/core";
+import httpHeaderNormalizer from "@middy/http-header-normalizer";
+import httpJsonBodyParser from "@middy/http-json-body-parser";
+import { SwitchyardError, Tenants } from "@switchyard/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { z } from "zod";
+import { type Deps, deps } from "./deps.ts";
+import { statusFor } from "./errors.ts";
+
+/** Larger bodies are refused before parsing (API Gateway's own limit is 10 MiB). */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+type Schema = z.ZodType;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface Request<P, Q, B> {
+  path: P;
+  query: Q;
+  body: B;
+  /** The caller's tenant (tenant routes) or "" (admin and public routes). */
+  tenantId: string;
+  deps: Deps;
+  event: APIGatewayProxyEventV2;
+}
+
+export interface Reply {
+  status?: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export function route<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined>(
+  spec: { auth: "tenant" | "admin" | "none"; path?: P; query?: Q; body?: B },
+  fn: (req: Request<Out<P>, Out<Q>, Out<B>>) => Promise<Reply | object>,
+) {
+  const base = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().use(httpHeaderNormalizer());
+  const withBody = spec.body
+    ? base.use(bodyRules()).use(httpJsonBodyParser({ disableContentTypeError: false }))
+    : base.use(noBody());
+  return withBody.use(errorReply()).handler(async (event) => {
+    const d = deps();
+    const tenantId = await authenticate(spec.auth, event, d);
+    const req = {
+      path: parse(spec.path, event.pathParameters ?? {}, "path"),
+      query: parse(spec.query, event.queryStringParameters ?? {}, "query"),
+      body: parse(spec.body, (event as { body?: unknown }).body, "body"),
+      tenantId,
+      deps: d,
+      event,
+    } as Request<Out<P>, Out<Q>, Out<B>>;
+    const out = await fn(req);
+    const reply: Reply = isReply(out) ? out : { body: out };
+    return json(reply.status ?? 200, reply.body, reply.headers);
+  });
+}
+
+function isReply(x: object): x is Reply {
+  return "body" in x && Object.keys(x).every((k) => k === "body" || k === "status" || k === "headers");
+}
+
+async function authenticate(auth: "tenant" | "admin" | "none", event: APIGatewayProxyEventV2, d: Deps) {
+  if (auth === "none") return "";
+  if (auth === "admin") {
+    Tenants.authenticateAdmin(process.env.SWITCHYARD_ADMIN_KEY, event.headers["x-admin-key"]);
+    return "";
+  }
+  const key = event.headers["x-api-key"] ?? event.queryStringParameters?.api_key;
+  return Tenants.authenticate(d.db, key);
+}
+
+function parse(schema: Schema | undefined, value: unknown, where: string): unknown {
+  if (!schema) return undefined;
+  const input =
+    where === "query" && value && typeof value === "object"
+      ? Object.fromEntries(Object.entries(value).filter(([k]) => k !== "api_key"))
+      : value;
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => ({ loc: [where, ...i.path.map(String)], msg: i.message }));
+  const first = issues[0];
+  throw new SwitchyardError(
+    "request.invalid",
+    first ? `${first.loc.join(".")}: ${first.msg}` : `invalid ${where}`,
+    issues,
+  );
+}
+
+function bodyBytes(event: APIGatewayProxyEventV2): number {
+  if (!event.body) return 0;
+  return event.isBase64Encoded ? Buffer.byteLength(event.body, "base64") : Buffer.byteLength(event.body);
+}
+
+function bodyRules(): middy.MiddlewareObj<APIGatewayProxyEventV2> {
+  return {
+    before: ({ event }) => {
+      if (bodyBytes(event) > MAX_BODY_BYTES) {
+        throw new SwitchyardError("request.too_large", `Request body exceeds ${MAX_BODY_BYTES} bytes`);
+      }
+      const type = event.headers["content-type"] ?? "";
+      if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
+        throw new SwitchyardError(
+          "request.unsupported_media_type",
+          "Request body must be JSON (Content-Type: application/json)",
+        );
+      }
+      if (!event.body) throw new SwitchyardError("request.invalid", "body: a JSON object is required");
+    },
+  };
+}
+
+function noBody(): middy.MiddlewareObj<APIGatewayProxyEventV2> {
+  return {
+    before: ({ event }) => {
+      if (bodyBytes(event) > 0) {
+        throw new SwitchyardError("request.unsupported_media_type", "This route takes no request body");
+      }
+    },
+  };
+}
+
+function errorReply(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  return {
+    onError: (request) => {
+      const err = request.error as (Error & { statusCode?: number }) | null;
+      if (err instanceof SwitchyardError) {
+        request.response = json(statusFor(err.code), {
+          detail: err.message,
+          code: err.code,
+          ...(err.details === undefined ? {} : { errors: err.details }),
+        });
+        return;
+      }
+      // middy's JSON parser: 415 for a wrong type, 422 for JSON that does not parse.
+      if (err?.statusCode === 415) {
+        request.response = json(415, { detail: "Request body must be JSON", code: "request.unsupported_media_type" });
+        return;
+      }
+      if (err?.statusCode === 422) {
+        request.response = json(400, { detail: "Request body is not valid JSON", code: "request.malformed_json" });
+        return;
+      }
+      // Anything else is a bug or an outage: log it, answer without internals.
+      console.error(`unhandled error: ${err?.stack ?? String(err)}`);
+      request.response = json(500, { detail: "Internal Server Error", code: "internal" });
+    },
+  };
+}
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}) {
+  return {
+    statusCode,
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  };
+}

@@ -1,0 +1,57 @@
+// What /api/diagnostics reports: can each part be reached, which versions run, how far behind
+// the queue is. Each probe is bounded and reported on its own; one failing never hides the rest.
+import { type Db, jobs, webhookWorkers } from "@switchyard/db";
+import { sql } from "drizzle-orm";
+import { iso } from "./job/view.ts";
+
+export interface HatchetProbe {
+  version(): Promise<string>;
+  workers(): Promise<Array<{ name: string; status?: string; lastHeartbeatAt?: string }>>;
+  apiUrl: string;
+}
+
+async function timed<T>(fn: () => Promise<T>) {
+  const start = performance.now();
+  try {
+    const value = await fn();
+    return { ok: true as const, latency_ms: Math.round(performance.now() - start), value };
+  } catch (err) {
+    return { ok: false as const, latency_ms: Math.round(performance.now() - start), error: (err as Error).message };
+  }
+}
+
+export async function report(db: Db, hatchet: () => HatchetProbe) {
+  const [pg, engine, relayWorkers, lag, workers] = await Promise.all([
+    timed(async () => (await db.execute<{ v: string }>(sql`show server_version`)).rows[0]?.v ?? "unknown"),
+    timed(() => hatchet().version()),
+    timed(() => hatchet().workers()),
+    db.execute<{ waiting: number | null; handed_over: number | null }>(sql`
+      select extract(epoch from now() - min(created_at) filter (where status = 'queued' and dispatched_at is null))::float as waiting,
+             extract(epoch from now() - min(dispatched_at) filter (where status = 'queued' and dispatched_at is not null))::float as handed_over
+      from ${jobs} where status = 'queued'`),
+    db.select().from(webhookWorkers),
+  ]);
+  const relays = relayWorkers.ok
+    ? relayWorkers.value.filter((w) => w.name.endsWith("switchyard-relay") && w.status === "ACTIVE")
+    : [];
+  return {
+    postgres: pg.ok ? { ok: true, version: pg.value, latency_ms: pg.latency_ms } : { ok: false, error: pg.error },
+    hatchet: engine.ok
+      ? { ok: true, version: engine.value, latency_ms: engine.latency_ms }
+      : { ok: false, error: engine.error },
+    relay: relayWorkers.ok
+      ? { ok: relays.length > 0, active_relays: relays.length, last_heartbeat_at: relays[0]?.lastHeartbeatAt ?? null }
+      : { ok: false, error: relayWorkers.error },
+    webhook_workers: workers.map((w) => ({
+      name: w.name,
+      healthy: w.healthy,
+      last_checked_at: w.lastCheckedAt ? iso(w.lastCheckedAt) : null,
+      last_error: w.lastError,
+    })),
+    lag: {
+      oldest_waiting_job_seconds: lag.rows[0]?.waiting ?? null,
+      oldest_handed_over_job_seconds: lag.rows[0]?.handed_over ?? null,
+    },
+    versions: { node: process.version },
+  };
+}

@@ -1,0 +1,117 @@
+// Hatchet's REST API with fetch: enough to trigger, cancel and inspect runs from an API function
+// without loading the gRPC SDK (which would multiply the bundle and its cold start).
+import type { JobRunInput, Scheduler } from "@switchyard/core";
+import type { HatchetSettings } from "./settings.ts";
+import { namespacedWorkflow } from "./workflow.ts";
+
+export type RunStatus = "QUEUED" | "RUNNING" | "COMPLETED" | "CANCELLED" | "FAILED" | "NOT_FOUND";
+
+export class HatchetRestError extends Error {
+  override name = "HatchetRestError";
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+interface TokenClaims {
+  sub: string;
+  server_url?: string;
+}
+
+function claims(token: string): TokenClaims {
+  const part = token.split(".")[1];
+  if (!part) throw new Error("HATCHET_CLIENT_TOKEN is not a JWT");
+  const parsed = JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as Partial<TokenClaims>;
+  if (typeof parsed.sub !== "string") throw new Error("HATCHET_CLIENT_TOKEN has no tenant (sub claim)");
+  return { sub: parsed.sub, server_url: parsed.server_url };
+}
+
+export class HatchetRest implements Scheduler {
+  readonly tenantId: string;
+  readonly apiUrl: string;
+  private readonly workflowName: string;
+
+  constructor(private readonly settings: HatchetSettings) {
+    const c = claims(settings.token);
+    this.tenantId = c.sub;
+    const url = settings.apiUrl ?? c.server_url;
+    if (!url) throw new Error("no Hatchet API URL: set HATCHET_CLIENT_API_URL");
+    this.apiUrl = url.replace(/\/$/, "");
+    this.workflowName = namespacedWorkflow(settings.namespace);
+  }
+
+  async submit(input: JobRunInput): Promise<string> {
+    const res = await this.request<{ run?: { metadata?: { id?: string } } }>(
+      "POST",
+      `/api/v1/stable/tenants/${this.tenantId}/workflow-runs/trigger`,
+      {
+        workflowName: this.workflowName,
+        input,
+        additionalMetadata: { job_id: input.jobId, target_id: input.targetId, tenant_id: input.tenantId },
+        // Skips the read-back the engine would otherwise wait for before answering.
+        return_only_id: true,
+      },
+    );
+    const id = res.run?.metadata?.id;
+    if (!id) throw new HatchetRestError("trigger answered without a run id", 502);
+    return id;
+  }
+
+  async cancel(runId: string): Promise<void> {
+    await this.request("POST", `/api/v1/stable/tenants/${this.tenantId}/tasks/cancel`, { externalIds: [runId] });
+  }
+
+  async runStatus(runId: string): Promise<RunStatus> {
+    try {
+      return await this.request<RunStatus>("GET", `/api/v1/stable/workflow-runs/${runId}/status`);
+    } catch (err) {
+      if (err instanceof HatchetRestError && (err.status === 404 || err.status === 400)) return "NOT_FOUND";
+      throw err;
+    }
+  }
+
+  async queueMetrics(): Promise<Record<string, number>> {
+    const res = await this.request<{ queues?: Record<string, number> }>(
+      "GET",
+      `/api/v1/tenants/${this.tenantId}/step-run-queue-metrics`,
+    );
+    return res.queues ?? {};
+  }
+
+  async workers(): Promise<Array<{ name: string; status?: string; lastHeartbeatAt?: string }>> {
+    const res = await this.request<{ rows?: Array<{ name: string; status?: string; lastHeartbeatAt?: string }> }>(
+      "GET",
+      `/api/v1/tenants/${this.tenantId}/worker`,
+    );
+    return res.rows ?? [];
+  }
+
+  async version(): Promise<string> {
+    const res = await this.request<{ version?: string }>("GET", "/api/v1/version");
+    return res.version ?? "unknown";
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.apiUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.settings.token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      // The answer may echo the request, never the token; keep only a short excerpt.
+      throw new HatchetRestError(
+        `Hatchet ${method} ${path.split("/").slice(0, 5).join("/")}… answered ${res.status}: ${text.slice(0, 200)}`,
+        res.status,
+      );
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}

@@ -1,0 +1,33 @@
+// Hatchet client settings from the environment, without loading the SDK (API functions use
+// them with the REST client only). The SDK reads the same variables; reading them here first
+// gives one clear error naming what is missing.
+
+export interface HatchetSettings {
+  token: string;
+  /** gRPC host:port; defaults to the token's grpc_broadcast_address. */
+  hostPort?: string;
+  /** REST base URL; defaults to the token's server_url. */
+  apiUrl?: string;
+  tlsStrategy?: "tls" | "mtls" | "none";
+  namespace?: string;
+}
+
+export function hatchetSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): HatchetSettings {
+  const token = env.HATCHET_CLIENT_TOKEN;
+  if (!token) {
+    throw new Error(
+      "HATCHET_CLIENT_TOKEN is not set: mint one with `npm run hatchet:token` (local engine) or in the Hatchet dashboard",
+    );
+  }
+  const tls = env.HATCHET_CLIENT_TLS_STRATEGY;
+  if (tls !== undefined && tls !== "tls" && tls !== "mtls" && tls !== "none") {
+    throw new Error(`HATCHET_CLIENT_TLS_STRATEGY must be tls, mtls or none, not "${tls}"`);
+  }
+  return {
+    token,
+    hostPort: env.HATCHET_CLIENT_HOST_PORT || undefined,
+    apiUrl: env.HATCHET_CLIENT_API_URL || undefined,
+    tlsStrategy: tls,
+    namespace: env.HATCHET_CLIENT_NAMESPACE || undefined,
+  };
+}

@@ -1,0 +1,168 @@
+// The relay: a Hatchet worker (gRPC) that holds the slots and, for each run, POSTs a signed
+// delivery to the webhook worker serving the job's type. Hatchet keeps the retries, timeouts and
+// the one-run-per-target concurrency; Postgres keeps the job's truth.
+import {
+  ConcurrencyLimitStrategy,
+  type Context,
+  type HatchetClient,
+  type JsonObject,
+  NonRetryableError,
+} from "@hatchet-dev/typescript-sdk/v1";
+import { Dispatch, Execution, type JobRunInput, JobTypes, type Scheduler } from "@switchyard/core";
+import { type Db, jobs, webhookWorkers } from "@switchyard/db";
+import { CONCURRENCY_EXPRESSION, JOB_WORKFLOW, MAX_EXECUTION, MAX_RETRIES } from "@switchyard/hatchet";
+import { and, eq } from "drizzle-orm";
+import type { DeliveryResponse } from "./contract.ts";
+import * as Registry from "./registry.ts";
+import { deliver, WorkerCallError } from "./worker-client.ts";
+
+export interface RelayOptions {
+  db: Db;
+  hatchet: HatchetClient;
+  /** Submits the next job of a target when one ends (Hatchet REST). */
+  scheduler: Scheduler;
+  slots?: number;
+  /** How often targets with waiting jobs are checked (a safety net; ends of runs dispatch at once). */
+  sweepIntervalMs?: number;
+  /** How often workers' health and job types are refreshed. */
+  refreshIntervalMs?: number;
+  /** How long a stop waits for running deliveries. */
+  graceMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface Relay {
+  stop(): Promise<void>;
+  /** Dispatches every target that has a job waiting and nothing in flight. */
+  sweep(): Promise<number>;
+}
+
+export async function startRelay(opts: RelayOptions): Promise<Relay> {
+  const { db, hatchet, scheduler } = opts;
+  const log = opts.log ?? ((m: string) => console.log(`[relay] ${m}`));
+  const inFlight = new Set<Promise<unknown>>();
+
+  const task = hatchet.task<JobRunInput, JsonObject>({
+    name: JOB_WORKFLOW,
+    concurrency: {
+      expression: CONCURRENCY_EXPRESSION,
+      maxRuns: 1,
+      limitStrategy: ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN,
+    },
+    executionTimeout: MAX_EXECUTION,
+    retries: MAX_RETRIES,
+    backoff: { factor: 2, maxSeconds: 30 },
+    fn: async (input, ctx) => {
+      const work = relayRun(db, input, ctx);
+      inFlight.add(work);
+      try {
+        // The worker's answer is parsed JSON, so it is a JSON object as the SDK wants.
+        return (await work) as unknown as JsonObject;
+      } finally {
+        inFlight.delete(work);
+        // The end of a run is the moment the target's next job can go.
+        await Dispatch.dispatchTarget({ db, scheduler }, input.targetId).catch((err: Error) =>
+          log(`dispatch after run failed: ${err.message}`),
+        );
+      }
+    },
+  });
+
+  const worker = await hatchet.worker("switchyard-relay", {
+    workflows: [task],
+    slots: opts.slots ?? 100,
+    handleKill: false,
+  });
+  void worker.start();
+  await worker.waitUntilReady(60_000);
+
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping) return 0;
+    sweeping = true;
+    try {
+      const ready = await Dispatch.targetsReadyToDispatch(db);
+      for (const targetId of ready) await Dispatch.dispatchTarget({ db, scheduler }, targetId);
+      return ready.length;
+    } finally {
+      sweeping = false;
+    }
+  };
+  const refresh = () => Registry.refresh(db).catch((err: Error) => log(`worker refresh failed: ${err.message}`));
+  await refresh();
+  await sweep().catch((err: Error) => log(`sweep failed: ${err.message}`));
+  const timers = [
+    setInterval(
+      () => void sweep().catch((err: Error) => log(`sweep failed: ${err.message}`)),
+      opts.sweepIntervalMs ?? 2000,
+    ),
+    setInterval(() => void refresh(), opts.refreshIntervalMs ?? 30_000),
+  ];
+
+  return {
+    sweep,
+    async stop() {
+      for (const t of timers) clearInterval(t);
+      // Stop taking work, then let running deliveries finish within the grace period.
+      await worker.pause().catch(() => {});
+      const grace = new Promise((r) => setTimeout(r, opts.graceMs ?? 30_000).unref());
+      await Promise.race([Promise.allSettled([...inFlight]), grace]);
+      await worker.stop();
+    },
+  };
+}
+
+async function relayRun(db: Db, input: JobRunInput, ctx: Context<JobRunInput>): Promise<DeliveryResponse> {
+  const attempt = ctx.retryCount();
+  const type = await JobTypes.findJobType(db, input.apiName);
+  if (!type) return fail(db, input.jobId, `no registered worker serves job type '${input.apiName}'`);
+  const [worker] = await db.select().from(webhookWorkers).where(eq(webhookWorkers.id, type.workerId));
+  if (!worker) return fail(db, input.jobId, `the worker serving '${input.apiName}' was removed`);
+
+  // A cancel of the run in Hatchet becomes a stop request the worker sees (it cannot receive a
+  // second request for the invocation), so its executor is aborted too.
+  const hatchetSignal = ctx.abortController.signal;
+  const onCancel = () => {
+    void db
+      .update(jobs)
+      .set({ stopRequested: "cancel" })
+      .where(and(eq(jobs.id, input.jobId), eq(jobs.status, "running")))
+      .catch(() => {});
+  };
+  hatchetSignal.addEventListener("abort", onCancel, { once: true });
+  const signal = AbortSignal.any([hatchetSignal, AbortSignal.timeout((type.timeoutSeconds + 15) * 1000)]);
+  try {
+    const res = await deliver(
+      worker.url,
+      worker.secret,
+      {
+        job_id: input.jobId,
+        tenant_id: input.tenantId,
+        target_id: input.targetId,
+        api_name: input.apiName,
+        run_id: ctx.workflowRunId(),
+        attempt,
+        retries: type.retries,
+        timeout_seconds: type.timeoutSeconds,
+      },
+      signal,
+    );
+    if (res.status === "retry") throw new Error(res.error);
+    if (res.status === "error") throw new NonRetryableError(res.error);
+    return res;
+  } catch (err) {
+    if (err instanceof NonRetryableError || hatchetSignal.aborted) throw err;
+    const transient = !(err instanceof WorkerCallError) || err.status === 0 || err.status >= 500;
+    const message = err instanceof Error ? err.message : String(err);
+    if (transient && attempt < type.retries) throw err;
+    // 4xx, or the last attempt: the job cannot finish on its own any more.
+    return fail(db, input.jobId, `delivery failed (attempt ${attempt}): ${message}`);
+  } finally {
+    hatchetSignal.removeEventListener("abort", onCancel);
+  }
+}
+
+async function fail(db: Db, jobId: string, error: string): Promise<never> {
+  await Execution.failFromOrchestrator(db, jobId, error);
+  throw new NonRetryableError(error);
+}
