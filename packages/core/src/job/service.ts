@@ -2,7 +2,7 @@
 // foreign id is "not found"), applies the state machine in one transaction, then dispatches.
 import { type Db, jobHttpExchanges, jobLogs, jobs, targets } from "@switchyard/db";
 import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
-import { notFound, SwitchyardError } from "../errors.ts";
+import { notFound } from "../errors.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
 import type { Scheduler } from "../scheduler.ts";
 import { addLog, dispatchTarget } from "./dispatch.ts";
