@@ -3,7 +3,7 @@
 // as its own process (see roles below) to kill and restart them.
 
 import { join } from "node:path";
-import { createDatabase, migrateDatabase, webhookWorkers } from "@switchyard/db";
+import { closeSharedDatabase, createDatabase, migrateDatabase, webhookWorkers } from "@switchyard/db";
 import { HatchetRest, hatchetClient, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { type Relay, startRelay, Workers } from "@switchyard/relay";
 import { eq } from "drizzle-orm";
@@ -43,6 +43,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
   };
   const database = createDatabase(databaseUrl, { max: 5 });
   stops.push(() => database.close());
+  // The handlers served in this process share one pool; it closes with the app.
+  stops.push(closeSharedDatabase);
   try {
     await migrateDatabase(database.db);
     if (opts.roles.includes("api")) {

@@ -37,3 +37,10 @@ export function sharedDatabase(): Database {
   }
   return shared;
 }
+
+/** Closes the process-wide database (tests and `npm run dev` on shutdown). */
+export async function closeSharedDatabase(): Promise<void> {
+  const db = shared;
+  shared = undefined;
+  await db?.close();
+}

@@ -1,0 +1,27 @@
+/// <reference path="./.sst/platform/config.d.ts" />
+
+export default $config({
+  app(input) {
+    return {
+      name: "switchyard",
+      // Production keeps its database and secrets when the stage is removed; other stages clean up.
+      removal: input?.stage === "production" ? "retain" : "remove",
+      protect: input?.stage === "production",
+      home: "aws",
+    };
+  },
+  async run() {
+    const { db } = await import("./infra/network");
+    await import("./infra/secrets");
+    await import("./infra/migrate");
+    const { api } = await import("./infra/api");
+    const { worker } = await import("./infra/worker");
+    const { relay } = await import("./infra/relay");
+    return {
+      api: api.url,
+      worker: worker.url,
+      relay: relay.service,
+      database: db.host,
+    };
+  },
+});
