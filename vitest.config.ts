@@ -7,7 +7,7 @@ export default defineConfig({
       {
         test: {
           name: "integration",
-          include: ["test/smoke/**/*.test.ts", "test/integration/**/*.test.ts"],
+          include: ["test/smoke/**/*.test.ts", "test/integration/**/*.test.ts", "test/e2e/**/*.test.ts"],
           globalSetup: ["test/setup/global.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -1,11 +1,12 @@
 CREATE TABLE "job_attempts" (
 	"job_id" uuid NOT NULL,
+	"run_id" text NOT NULL,
 	"attempt" integer NOT NULL,
 	"target_id" uuid NOT NULL,
 	"started_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"finished_at" timestamp with time zone,
 	"outcome" jsonb,
-	CONSTRAINT "job_attempts_job_id_attempt_pk" PRIMARY KEY("job_id","attempt")
+	CONSTRAINT "job_attempts_job_id_run_id_attempt_pk" PRIMARY KEY("job_id","run_id","attempt")
 );
 --> statement-breakpoint
 CREATE TABLE "job_http_exchanges" (

@@ -47,7 +47,7 @@ export async function runDelivery(db: Db, req: DeliveryRequest, opts: RunOptions
   if (begin.kind === "replay") return begin.outcome as DeliveryResponse;
   const { job } = begin;
   const finish = (o: Execution.Outcome) =>
-    Execution.finishAttempt(db, job, req.attempt, o) as Promise<DeliveryResponse>;
+    Execution.finishAttempt(db, job, req.run_id, req.attempt, o) as Promise<DeliveryResponse>;
 
   const type = (opts.types ?? jobTypes).find((t) => t.name === req.api_name);
   if (!type)

@@ -40,12 +40,15 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
     const [done] = await tx
       .select()
       .from(jobAttempts)
-      .where(and(eq(jobAttempts.jobId, d.jobId), eq(jobAttempts.attempt, d.attempt)));
+      .where(and(eq(jobAttempts.jobId, d.jobId), eq(jobAttempts.runId, d.runId), eq(jobAttempts.attempt, d.attempt)));
     if (done?.finishedAt && done.outcome) return { kind: "replay", outcome: done.outcome };
     if (job.hatchetRunId && job.hatchetRunId !== d.runId)
       return { kind: "skip", reason: "run is not the job's current run" };
     // A cancelled job never starts; settled jobs are not run again.
     if (job.status !== "queued" && job.status !== "running") return { kind: "skip", reason: `job is ${job.status}` };
+    // Only a job handed to the orchestrator runs: one waiting in Postgres is not its turn yet.
+    if (job.status === "queued" && !job.dispatchedAt)
+      return { kind: "skip", reason: "job is not handed over to a run" };
     if (job.stopRequested) {
       return {
         kind: "skip",
@@ -65,8 +68,11 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
       .returning();
     await tx
       .insert(jobAttempts)
-      .values({ jobId: job.id, attempt: d.attempt, targetId: job.targetId })
-      .onConflictDoUpdate({ target: [jobAttempts.jobId, jobAttempts.attempt], set: { startedAt: sql`now()` } });
+      .values({ jobId: job.id, runId: d.runId, attempt: d.attempt, targetId: job.targetId })
+      .onConflictDoUpdate({
+        target: [jobAttempts.jobId, jobAttempts.runId, jobAttempts.attempt],
+        set: { startedAt: sql`now()` },
+      });
     await addLog(
       tx,
       job.id,
@@ -78,13 +84,13 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
 }
 
 /** Ends the attempt and, unless another attempt follows, the job. Returns the stored outcome. */
-export async function finishAttempt(db: Db, job: JobRow, attempt: number, outcome: Outcome) {
+export async function finishAttempt(db: Db, job: JobRow, runId: string, attempt: number, outcome: Outcome) {
   const stored = { ...outcome } as Record<string, unknown>;
   await db.transaction(async (tx) => {
     await tx
       .update(jobAttempts)
       .set({ finishedAt: sql`now()`, outcome: stored })
-      .where(and(eq(jobAttempts.jobId, job.id), eq(jobAttempts.attempt, attempt)));
+      .where(and(eq(jobAttempts.jobId, job.id), eq(jobAttempts.runId, runId), eq(jobAttempts.attempt, attempt)));
     if (outcome.status === "retry") {
       await addLog(tx, job.id, "error", `Attempt ${attempt} failed, will retry: ${outcome.error}`);
       return;
@@ -101,7 +107,9 @@ export async function finishAttempt(db: Db, job: JobRow, attempt: number, outcom
         stopRequested: null,
       })
       // Only the attempt that owns the running job may end it.
-      .where(and(eq(jobs.id, job.id), eq(jobs.status, "running"), eq(jobs.attempt, attempt)));
+      .where(
+        and(eq(jobs.id, job.id), eq(jobs.status, "running"), eq(jobs.hatchetRunId, runId), eq(jobs.attempt, attempt)),
+      );
     const suffix = outcome.status === "success" ? "" : ` and reason: ${outcome.error}`;
     await addLog(tx, job.id, "system", `Job completed with status: ${status}${suffix}`);
     if (status === "paused" || status === "error") {

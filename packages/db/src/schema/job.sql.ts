@@ -82,8 +82,9 @@ export const jobHttpExchanges = pgTable(
 );
 
 /**
- * One row per attempt a worker started. It makes deliveries idempotent (a repeated delivery of
- * a finished attempt answers the stored outcome) and records start/end for the invariant checks.
+ * One row per attempt a worker started, keyed on job, run and attempt. It makes deliveries
+ * idempotent (a repeated delivery of a finished attempt answers the stored outcome) and records
+ * start and end for the invariant checks.
  */
 export const jobAttempts = pgTable(
   "job_attempts",
@@ -91,11 +92,16 @@ export const jobAttempts = pgTable(
     jobId: uuid("job_id")
       .notNull()
       .references(() => jobs.id, { onDelete: "cascade" }),
+    /** The orchestrator run: a resumed job gets a new run whose attempts count from 0 again. */
+    runId: text("run_id").notNull(),
     attempt: integer("attempt").notNull(),
     targetId: uuid("target_id").notNull(),
     startedAt: tstz("started_at").notNull().defaultNow(),
     finishedAt: tstz("finished_at"),
     outcome: jsonb("outcome").$type<Record<string, unknown>>(),
   },
-  (t) => [primaryKey({ columns: [t.jobId, t.attempt] }), index("job_attempts_target_idx").on(t.targetId, t.startedAt)],
+  (t) => [
+    primaryKey({ columns: [t.jobId, t.runId, t.attempt] }),
+    index("job_attempts_target_idx").on(t.targetId, t.startedAt),
+  ],
 );
