@@ -22,7 +22,13 @@ export interface TestApp {
   /** A new tenant and its key. */
   tenant(name?: string): Promise<{ id: string; key: string }>;
   /** fetch against the API with a tenant key. */
-  api(key: string, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+  api(
+    key: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiResponse>;
   stop(): Promise<void>;
 }
 
