@@ -244,8 +244,11 @@ export async function startHatchet(opts: {
       .trim()
       .split("\n")
       .pop() ?? "";
-  if (!token.startsWith("ey"))
+  if (!token.startsWith("ey")) {
     throw new HatchetSetupError(`hatchet-admin token create printed no token (log: ${logDir})`);
+  }
+  // For other clients of this engine (a second terminal, the Hatchet CLI); the folder is git-ignored.
+  await writeFile(join(stateDir, "token"), `${token}\n`, { mode: 0o600 });
 
   const out = await open(logFile, "w");
   const child = spawn(join(bin, "hatchet-lite"), ["--config", configDir], {
