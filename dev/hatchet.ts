@@ -180,12 +180,18 @@ export interface HatchetEngine {
   stop(): Promise<void>;
 }
 
-export async function startHatchet(opts: {
+interface EngineOptions {
   databaseUrl: string;
   stateDir: string;
   ports?: HatchetPorts;
   log?: Log;
-}): Promise<HatchetEngine> {
+}
+
+/**
+ * Migrates the engine's database, seeds keys and the tenant (`--overwrite=false` keeps existing
+ * keys, so earlier tokens stay valid) and mints a token. Needs no running engine.
+ */
+async function prepareEngine(opts: EngineOptions) {
   const log = opts.log ?? (() => {});
   const ports = opts.ports ?? DEFAULT_PORTS;
   const bin = await ensureHatchetBinaries(log);
@@ -199,12 +205,7 @@ export async function startHatchet(opts: {
     join(staticDir, "index.html"),
     "<!doctype html><title>Hatchet</title><p>The dashboard ships with the hatchet-lite image (docker compose). The REST API is under /api.</p>\n",
   );
-  await stopStale(stateDir);
-  for (const [name, port] of Object.entries(ports)) await assertPortFree(port, name);
-
   const env = { ...process.env, ...engineEnv({ databaseUrl: opts.databaseUrl, ports, staticDir }) };
-  const logFile = join(logDir, "hatchet-lite.log");
-  log(`Hatchet ${HATCHET_VERSION}: logs in ${logDir}`);
   const step = async (name: string, args: string[]) => {
     const file = join(logDir, `${name}.log`);
     try {
@@ -228,28 +229,38 @@ export async function startHatchet(opts: {
     configDir,
     "--overwrite=false",
   ]);
-  const token =
-    (
-      await step("hatchet-admin", [
-        "token",
-        "create",
-        "--config",
-        configDir,
-        "--name",
-        "switchyard",
-        "--tenant-id",
-        HATCHET_TENANT_ID,
-      ])
-    )
-      .trim()
-      .split("\n")
-      .pop() ?? "";
+  const printed = await step("hatchet-admin", [
+    "token",
+    "create",
+    "--config",
+    configDir,
+    "--name",
+    "switchyard",
+    "--tenant-id",
+    HATCHET_TENANT_ID,
+  ]);
+  const token = printed.trim().split("\n").pop() ?? "";
   if (!token.startsWith("ey")) {
     throw new HatchetSetupError(`hatchet-admin token create printed no token (log: ${logDir})`);
   }
   // For other clients of this engine (a second terminal, the Hatchet CLI); the folder is git-ignored.
   await writeFile(join(stateDir, "token"), `${token}\n`, { mode: 0o600 });
+  return { bin, env, ports, configDir, logDir, token };
+}
 
+/** Mints a client token for the engine whose state is in `stateDir`, running or not. */
+export async function mintHatchetToken(opts: EngineOptions): Promise<string> {
+  return (await prepareEngine(opts)).token;
+}
+
+export async function startHatchet(opts: EngineOptions): Promise<HatchetEngine> {
+  const log = opts.log ?? (() => {});
+  const { stateDir } = opts;
+  await stopStale(stateDir);
+  for (const [name, port] of Object.entries(opts.ports ?? DEFAULT_PORTS)) await assertPortFree(port, name);
+  log(`Hatchet ${HATCHET_VERSION}: logs in ${join(stateDir, "logs")}`);
+  const { bin, env, ports, configDir, logDir, token } = await prepareEngine(opts);
+  const logFile = join(logDir, "hatchet-lite.log");
   const out = await open(logFile, "w");
   const child = spawn(join(bin, "hatchet-lite"), ["--config", configDir], {
     cwd: stateDir,

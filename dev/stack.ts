@@ -1,9 +1,9 @@
 // The local stack without Docker: `npm run stack -- build | up | token`.
 //   build  builds (or finds in the cache) the pinned Hatchet binaries
 //   up     resolves Postgres, starts Hatchet with its own database, prints how to connect
-//   token  starts the stack, prints a fresh Hatchet client token, stops
+//   token  prints a fresh client token for the local engine (running or not)
 import { join } from "node:path";
-import { ensureHatchetBinaries, type HatchetEngine, startHatchet } from "./hatchet.ts";
+import { ensureHatchetBinaries, type HatchetEngine, mintHatchetToken, startHatchet } from "./hatchet.ts";
 import { ensureDatabase, type PostgresServer, resolvePostgres } from "./postgres.ts";
 
 export const STATE_DIR = join(import.meta.dirname, "..", ".switchyard");
@@ -51,9 +51,14 @@ async function main(cmd: string | undefined): Promise<void> {
       return;
     }
     case "token": {
-      const stack = await startStack();
-      console.log(stack.hatchet.token);
-      await stack.stop();
+      // Works whether or not the engine is running (`npm run dev` in another terminal).
+      const postgres = await resolvePostgres({ stateDir: STATE_DIR, log });
+      try {
+        const databaseUrl = await ensureDatabase(postgres.url, HATCHET_DATABASE, { timezone: "UTC" });
+        console.log(await mintHatchetToken({ databaseUrl, stateDir: join(STATE_DIR, "hatchet"), log }));
+      } finally {
+        await postgres.stop();
+      }
       return;
     }
     case "up": {
