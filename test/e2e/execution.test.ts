@@ -224,6 +224,23 @@ describe("execution end to end", () => {
     expect(await attemptsOf([victim])).toEqual([]);
   });
 
+  it("drains on SIGTERM: the running delivery finishes before the relay exits", async () => {
+    const t = await target();
+    const id = await job(t, "sleep", { ms: 1500 });
+    await waitStatus(t, id, "running");
+    const exited = new Promise<number | null>((resolve) => p.relay.child.once("exit", resolve));
+    p.relay.child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const exitedAt = Date.now();
+    const [row] = await p.t.database.db.select().from(jobs).where(eq(jobs.id, id));
+    expect(row?.status).toBe("success");
+    expect(row?.completedAt?.getTime()).toBeLessThanOrEqual(exitedAt);
+    await p.restartRelay();
+    // The drained run ended in Hatchet too: the target takes its next job at once.
+    const next = await job(t, "echo", { after: "drain" });
+    await waitStatus(t, next, "success", 10_000);
+  }, 60_000);
+
   it("loses no job when the relay is killed with SIGKILL mid-job and restarted", async () => {
     const targets = await Promise.all([1, 2, 3].map((i) => target(`crash-${i}`)));
     const ids: Array<[string, string]> = [];
