@@ -11,12 +11,12 @@ export default $config({
     };
   },
   async run() {
-    const { db } = await import("./infra/network");
-    await import("./infra/secrets");
-    await import("./infra/migrate");
-    const { api } = await import("./infra/api");
-    const { worker } = await import("./infra/worker");
-    const { relay } = await import("./infra/relay");
+    const { db } = await import("./infra/network.ts");
+    await import("./infra/secrets.ts");
+    await import("./infra/migrate.ts");
+    const { worker } = await import("./infra/worker.ts");
+    const { relay } = await import("./infra/relay.ts");
+    const { api } = await import("./infra/api.ts");
     return {
       api: api.url,
       worker: worker.url,

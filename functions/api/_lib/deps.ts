@@ -1,11 +1,12 @@
-// What handlers need, built once per Lambda instance (warm invocations reuse it).
+// What handlers need, built once per Lambda instance (warm invocations reuse it) and only when
+// first used: a route that never touches the database (openapi.json) needs no DATABASE_URL.
 import type { Scheduler } from "@switchyard/core";
 import { type Db, sharedDatabase } from "@switchyard/db";
 import { HatchetRest } from "@switchyard/hatchet/rest";
 import { hatchetSettingsFromEnv } from "@switchyard/hatchet/settings";
 
 export interface Deps {
-  db: Db;
+  readonly db: Db;
   scheduler: Scheduler;
   hatchet: () => HatchetRest;
 }
@@ -22,6 +23,14 @@ const scheduler: Scheduler = {
   cancel: (runId) => hatchetRest().cancel(runId),
 };
 
+const deps_: Deps = {
+  get db() {
+    return sharedDatabase().db;
+  },
+  scheduler,
+  hatchet: hatchetRest,
+};
+
 export function deps(): Deps {
-  return { db: sharedDatabase().db, scheduler, hatchet: hatchetRest };
+  return deps_;
 }

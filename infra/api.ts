@@ -1,0 +1,38 @@
+// The HTTP API: one function per route of the route table (infra/routes.ts), which the local
+// server and the tests read too.
+import { databaseUrl, db, vpc } from "./network.ts";
+import { hatchetEnv } from "./relay.ts";
+import { apiRoutes, routeKey } from "./routes.ts";
+import { adminKey, hatchetToken } from "./secrets.ts";
+
+// Per-stage limits for every route: they keep a runaway client from exhausting the database
+// proxy and the Hatchet quota; raise them as traffic grows.
+const THROTTLE = { throttlingBurstLimit: 100, throttlingRateLimit: 50 };
+
+export const api = new sst.aws.ApiGatewayV2("Api", {
+  link: [db, hatchetToken, adminKey],
+  transform: {
+    stage: (args) => {
+      args.defaultRouteSettings = THROTTLE;
+    },
+  },
+});
+
+for (const route of apiRoutes) {
+  api.route(routeKey(route), {
+    handler: route.handler,
+    runtime: "nodejs22.x",
+    architecture: "arm64",
+    memory: "512 MB",
+    // API Gateway gives up on an integration after 30 seconds.
+    timeout: "29 seconds",
+    // The database proxy is only reachable inside the VPC.
+    vpc,
+    environment: {
+      DATABASE_URL: databaseUrl,
+      HATCHET_CLIENT_TOKEN: hatchetToken.value,
+      SWITCHYARD_ADMIN_KEY: adminKey.value,
+      ...hatchetEnv,
+    },
+  });
+}
