@@ -26,9 +26,8 @@ export function statusFor(code: ErrorCode): number {
     case "tenant.name_taken":
     case "worker.name_taken":
     case "target.busy":
+    case "target.archived":
     case "job.illegal_transition":
       return 409;
-    case "hatchet.unavailable":
-      return 503;
   }
 }

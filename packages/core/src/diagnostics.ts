@@ -20,15 +20,18 @@ async function timed<T>(fn: () => Promise<T>) {
   }
 }
 
-export async function report(db: Db, hatchet: () => HatchetProbe) {
+export async function report(db: Db, tenantId: string, hatchet: () => HatchetProbe) {
   const [pg, engine, relayWorkers, lag, workers] = await Promise.all([
-    timed(async () => (await db.execute<{ v: string }>(sql`show server_version`)).rows[0]?.v ?? "unknown"),
+    timed(
+      async () =>
+        (await db.execute<{ server_version: string }>(sql`show server_version`)).rows[0]?.server_version ?? "unknown",
+    ),
     timed(() => hatchet().version()),
     timed(() => hatchet().workers()),
     db.execute<{ waiting: number | null; handed_over: number | null }>(sql`
       select extract(epoch from now() - min(created_at) filter (where status = 'queued' and dispatched_at is null))::float as waiting,
              extract(epoch from now() - min(dispatched_at) filter (where status = 'queued' and dispatched_at is not null))::float as handed_over
-      from ${jobs} where status = 'queued'`),
+      from ${jobs} where status = 'queued' and tenant_id = ${tenantId}`),
     db.select().from(webhookWorkers),
   ]);
   const relays = relayWorkers.ok
@@ -40,7 +43,11 @@ export async function report(db: Db, hatchet: () => HatchetProbe) {
       ? { ok: true, version: engine.value, latency_ms: engine.latency_ms }
       : { ok: false, error: engine.error },
     relay: relayWorkers.ok
-      ? { ok: relays.length > 0, active_relays: relays.length, last_heartbeat_at: relays[0]?.lastHeartbeatAt ?? null }
+      ? {
+          ok: relays.length > 0,
+          active_relays: relays.length,
+          last_heartbeat_at: relays[0]?.lastHeartbeatAt ? iso(new Date(relays[0].lastHeartbeatAt)) : null,
+        }
       : { ok: false, error: relayWorkers.error },
     webhook_workers: workers.map((w) => ({
       name: w.name,

@@ -13,6 +13,7 @@ export const ErrorCodes = [
   "tenant.name_taken",
   "target.not_found",
   "target.busy",
+  "target.archived",
   "job.not_found",
   "job.unknown_type",
   "job.invalid_parameters",
@@ -20,7 +21,6 @@ export const ErrorCodes = [
   "worker.not_found",
   "worker.unreachable",
   "worker.name_taken",
-  "hatchet.unavailable",
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

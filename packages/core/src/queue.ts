@@ -69,6 +69,11 @@ export interface Repair {
 
 /** A hand-over older than this without a run id is taken as lost. */
 const LOST_SUBMISSION_MS = 30_000;
+/**
+ * Hatchet answers 404 for a run it accepted moments ago (its read side lags under load), so
+ * "not found" only counts for runs handed over longer ago than this.
+ */
+const NOT_FOUND_GRACE_MS = 30_000;
 
 export async function resync(deps: QueueDeps, tenantId: string) {
   const { db } = deps;
@@ -97,6 +102,8 @@ export async function resync(deps: QueueDeps, tenantId: string) {
       continue;
     }
     const run = await deps.runStatus(job.hatchetRunId);
+    const handedOverAgo = Date.now() - (job.dispatchedAt ?? job.updatedAt).getTime();
+    if (run === "NOT_FOUND" && handedOverAgo < NOT_FOUND_GRACE_MS) continue;
     if (run === "NOT_FOUND" && job.status === "queued") {
       await requeue(db, job.id, `Hatchet has no run ${job.hatchetRunId}`);
       repairs.push({

@@ -96,7 +96,7 @@ export async function finishAttempt(db: Db, job: JobRow, runId: string, attempt:
       return;
     }
     const status: JobStatus = outcome.status;
-    await tx
+    const ended = await tx
       .update(jobs)
       .set({
         status,
@@ -109,7 +109,10 @@ export async function finishAttempt(db: Db, job: JobRow, runId: string, attempt:
       // Only the attempt that owns the running job may end it.
       .where(
         and(eq(jobs.id, job.id), eq(jobs.status, "running"), eq(jobs.hatchetRunId, runId), eq(jobs.attempt, attempt)),
-      );
+      )
+      .returning({ id: jobs.id });
+    // A superseded attempt (resync or a cancel ended the job meanwhile) leaves no trace on the job.
+    if (ended.length === 0) return;
     const suffix = outcome.status === "success" ? "" : ` and reason: ${outcome.error}`;
     await addLog(tx, job.id, "system", `Job completed with status: ${status}${suffix}`);
     if (status === "paused" || status === "error") {

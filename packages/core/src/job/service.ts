@@ -2,7 +2,7 @@
 // foreign id is "not found"), applies the state machine in one transaction, then dispatches.
 import { type Db, jobHttpExchanges, jobLogs, jobs, targets } from "@switchyard/db";
 import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
-import { notFound } from "../errors.ts";
+import { notFound, SwitchyardError } from "../errors.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
 import type { Scheduler } from "../scheduler.ts";
 import { addLog, dispatchTarget } from "./dispatch.ts";
@@ -25,7 +25,10 @@ export async function create(
   targetId: string,
   input: CreateJobInput,
 ): Promise<JobView> {
-  await requireTarget(deps.db, tenantId, targetId);
+  const target = await requireTarget(deps.db, tenantId, targetId);
+  if (target.archivedAt) {
+    throw new SwitchyardError("target.archived", `Target ${targetId} is archived and takes no new jobs`);
+  }
   await validateJobParameters(deps.db, input.api_name, input.parameters);
   const row = await deps.db.transaction(async (tx) => {
     const [job] = await tx
@@ -112,6 +115,7 @@ export async function act(
         error: null,
         result: null,
         completedAt: null,
+        startedAt: null,
         stopRequested: null,
         dispatchedAt: null,
         hatchetRunId: null,

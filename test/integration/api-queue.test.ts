@@ -1,0 +1,367 @@
+// The queue and operations routes: queue status, diagnostics, the OpenAPI document, and resync
+// (Postgres reconciled with Hatchet) with nothing wrong and with runs Hatchet does not have.
+import { randomUUID } from "node:crypto";
+import { jobAttempts, jobs } from "@switchyard/db";
+import { HatchetRest } from "@switchyard/hatchet/rest";
+import { hatchetSettingsFromEnv } from "@switchyard/hatchet/settings";
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiRoutes } from "../../infra/routes.ts";
+import { startTestApp, type TestApp } from "../support/app.ts";
+import { poll } from "../support/poll.ts";
+
+let t: TestApp;
+let hatchet: HatchetRest;
+const keys: string[] = [];
+
+beforeAll(async () => {
+  t = await startTestApp();
+  hatchet = new HatchetRest(hatchetSettingsFromEnv(t.env));
+});
+
+afterAll(async () => {
+  if (!t) return;
+  for (const key of keys) {
+    const running = await t.api(key, "GET", "/api/jobs/?status=running&limit=1000");
+    for (const j of running.body?.jobs ?? []) {
+      await t.api(key, "POST", `${jobPath(j.target_id, j.id)}/cancel/`);
+      await waitFor(key, j.target_id, j.id, "canceled").catch(() => {});
+    }
+  }
+  await t.stop();
+});
+
+const jobPath = (targetId: string, jobId: string) => `/api/targets/${targetId}/jobs/${jobId}`;
+
+async function tenantKey() {
+  const { key } = await t.tenant();
+  keys.push(key);
+  return key;
+}
+
+async function newTarget(key: string, name: string): Promise<string> {
+  const r = await t.api(key, "POST", "/api/targets/", { name });
+  expect(r.status).toBe(201);
+  return r.body.id;
+}
+
+async function createJob(key: string, targetId: string, api_name: string, parameters: Record<string, unknown> = {}) {
+  const r = await t.api(key, "POST", `/api/targets/${targetId}/jobs/`, { api_name, parameters });
+  expect(r.status).toBe(200);
+  return r.body.id as string;
+}
+
+function waitFor(key: string, targetId: string, jobId: string, status: string) {
+  return poll(
+    async () => {
+      const r = await t.api(key, "GET", jobPath(targetId, jobId));
+      return r.body.status === status ? r.body : undefined;
+    },
+    { timeoutMs: 20_000, label: `job ${jobId} ${status}` },
+  );
+}
+
+async function dbRow(jobId: string) {
+  const [row] = await t.database.db.select().from(jobs).where(eq(jobs.id, jobId));
+  if (!row) throw new Error(`no row for job ${jobId}`);
+  return row;
+}
+
+function hatchetSays(runId: string, status: string) {
+  return poll(async () => ((await hatchet.runStatus(runId)) === status ? true : undefined), {
+    timeoutMs: 20_000,
+    label: `Hatchet run ${runId} ${status}`,
+  });
+}
+
+/** Three targets: idle; running a long sleep; blocked by a failed job with an echo job waiting. */
+async function busyTenant() {
+  const key = await tenantKey();
+  const idle = await newTarget(key, "idle");
+  const busy = await newTarget(key, "busy");
+  const blocked = await newTarget(key, "blocked");
+  const running = await createJob(key, busy, "sleep", { ms: 600_000 });
+  const failed = await createJob(key, blocked, "fail", { message: "down" });
+  await waitFor(key, busy, running, "running");
+  await waitFor(key, blocked, failed, "error");
+  const queued = await createJob(key, blocked, "echo");
+  return { key, idle, busy, blocked, running, failed, queued };
+}
+
+describe("GET /api/jobs/queue/status", () => {
+  it("answers per-target counts, the legacy fields and Hatchet's reachability", async () => {
+    const w = await busyTenant();
+    const r = await t.api(w.key, "GET", "/api/jobs/queue/status");
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      queue_size: 1,
+      queued_in_db: 1,
+      running_jobs_count: 1,
+      running_job: w.running,
+      is_processor_running: true,
+      queue_type: "hatchet",
+      blocked_targets: 1,
+      hatchet: { reachable: true, queues: expect.any(Object) },
+    });
+    expect(r.body.targets).toEqual([
+      {
+        target_id: w.idle,
+        name: "idle",
+        queued: 0,
+        dispatched: 0,
+        running: 0,
+        blocked: false,
+        blocking_jobs_count: 0,
+        oldest_queued_seconds: null,
+      },
+      {
+        target_id: w.busy,
+        name: "busy",
+        queued: 0,
+        dispatched: 0,
+        running: 1,
+        blocked: false,
+        blocking_jobs_count: 0,
+        oldest_queued_seconds: null,
+      },
+      {
+        target_id: w.blocked,
+        name: "blocked",
+        queued: 1,
+        dispatched: 0,
+        running: 0,
+        blocked: true,
+        blocking_jobs_count: 1,
+        oldest_queued_seconds: expect.any(Number),
+      },
+    ]);
+    expect(r.body.targets[2].oldest_queued_seconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it("answers an empty view for a tenant without targets", async () => {
+    const key = await tenantKey();
+    const r = await t.api(key, "GET", "/api/jobs/queue/status");
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ queue_size: 0, running_jobs_count: 0, running_job: null, targets: [] });
+  });
+});
+
+describe("GET /api/diagnostics", () => {
+  it("reports Postgres, Hatchet, the relay and the webhook workers", async () => {
+    const key = await tenantKey();
+    const r = await poll(
+      async () => {
+        const res = await t.api(key, "GET", "/api/diagnostics");
+        return res.status === 200 && res.body.relay?.ok === true ? res : undefined;
+      },
+      { timeoutMs: 30_000, label: "relay reported ok" },
+    );
+    expect(r.body.postgres).toEqual({ ok: true, version: expect.any(String), latency_ms: expect.any(Number) });
+    expect(r.body.hatchet).toEqual({
+      ok: true,
+      version: expect.stringMatching(/\d+\.\d+/),
+      latency_ms: expect.any(Number),
+    });
+    expect(r.body.relay).toEqual({ ok: true, active_relays: expect.any(Number), last_heartbeat_at: expect.anything() });
+    expect(r.body.relay.active_relays).toBeGreaterThanOrEqual(1);
+    expect(r.body.webhook_workers).toContainEqual({
+      name: "local",
+      healthy: true,
+      last_checked_at: expect.stringMatching(/\+00:00$/),
+      last_error: null,
+    });
+    expect(r.body.lag).toEqual({
+      oldest_waiting_job_seconds: expect.toBeOneOf([null, expect.any(Number)]),
+      oldest_handed_over_job_seconds: expect.toBeOneOf([null, expect.any(Number)]),
+    });
+    expect(r.body.versions).toEqual({ node: process.version });
+  });
+
+  // Product bug: the probe reads column `v` of `show server_version`, whose column is
+  // `server_version`, so the version is always "unknown".
+  it("reports Postgres's server version", async () => {
+    const key = await tenantKey();
+    const r = await t.api(key, "GET", "/api/diagnostics");
+    expect(r.body.postgres.ok).toBe(true);
+    expect(r.body.postgres.version).toMatch(/^\d+(\.\d+)?/);
+  });
+
+  it("needs a tenant key", async () => {
+    const r = await t.api("", "GET", "/api/diagnostics");
+    expect(r.status).toBe(401);
+    expect(r.body.code).toBe("auth.missing_key");
+  });
+});
+
+describe("GET /api/openapi.json", () => {
+  it("is an OpenAPI 3.1 document with every route, served without a key", async () => {
+    const r = await t.api("", "GET", "/api/openapi.json");
+    expect(r.status).toBe(200);
+    expect(r.body.openapi).toBe("3.1.0");
+    const documented = Object.entries(r.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    expect(documented.sort()).toEqual(apiRoutes.map((x) => `${x.method} ${x.path}`).sort());
+    for (const route of apiRoutes) {
+      const op = r.body.paths[route.path][route.method.toLowerCase()];
+      expect(op.summary, `${route.method} ${route.path}`).toMatch(/\S/);
+      const expected = { tenant: [{ apiKey: [] }, { apiKeyQuery: [] }], admin: [{ adminKey: [] }], none: [] }[
+        route.auth
+      ];
+      expect(op.security).toEqual(expected);
+      for (const name of route.path.match(/\{(\w+)\}/g) ?? []) {
+        expect(op.parameters).toContainEqual(
+          expect.objectContaining({ name: name.slice(1, -1), in: "path", required: true }),
+        );
+      }
+    }
+    expect(r.body.components.securitySchemes).toEqual({
+      apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+      apiKeyQuery: { type: "apiKey", in: "query", name: "api_key" },
+      adminKey: { type: "apiKey", in: "header", name: "X-Admin-Key" },
+    });
+  });
+
+  it("describes the create-job body and the list query", async () => {
+    const r = await t.api("", "GET", "/api/openapi.json");
+    const create = r.body.paths["/api/targets/{target_id}/jobs/"].post;
+    expect(create.requestBody.required).toBe(true);
+    const schema = create.requestBody.content["application/json"].schema;
+    expect(schema.type).toBe("object");
+    expect(schema.required).toEqual(["api_name"]);
+    expect(Object.keys(schema.properties).sort()).toEqual(["api_name", "parameters", "status"]);
+    expect(schema.properties.status.enum).toContain("queued");
+    const list = r.body.paths["/api/jobs/"].get;
+    expect(list.requestBody).toBeUndefined();
+    expect(list.parameters.map((p: { name: string }) => p.name).sort()).toEqual([
+      "api_name",
+      "limit",
+      "offset",
+      "status",
+      "target_id",
+    ]);
+    expect(list.parameters.every((p: { required: boolean }) => p.required === false)).toBe(true);
+  });
+});
+
+describe("POST /api/jobs/queue/resync", () => {
+  it("reports no repairs when Postgres and Hatchet agree", async () => {
+    const w = await busyTenant();
+    const before = await dbRow(w.running);
+    // Hatchet's run status can trail the run by a moment; resync compares against it.
+    await hatchetSays(before.hatchetRunId ?? "", "RUNNING");
+    const r = await t.api(w.key, "POST", "/api/jobs/queue/resync");
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ message: "Postgres and Hatchet agree", checked_jobs: 1, repairs: [] });
+    const after = await dbRow(w.running);
+    expect(after.status).toBe("running");
+    expect(after.updatedAt.getTime()).toBe(before.updatedAt.getTime());
+    expect((await dbRow(w.queued)).status).toBe("queued");
+  });
+
+  it("re-dispatches a handed-over job whose run Hatchet does not have; the job then runs", async () => {
+    const key = await tenantKey();
+    const targetId = await newTarget(key, "lost-run");
+    const failed = await createJob(key, targetId, "fail");
+    await waitFor(key, targetId, failed, "error");
+    const jobId = await createJob(key, targetId, "echo", { lost: true });
+    // Simulate a hand-over whose run Hatchet lost: the job holds a run id Hatchet never had.
+    const lostRun = randomUUID();
+    // Handed over a minute ago: resync trusts Hatchet's "no such run" only past its 30 s grace.
+    await t.database.db
+      .update(jobs)
+      .set({ hatchetRunId: lostRun, dispatchedAt: sql`now() - interval '1 minute'` })
+      .where(eq(jobs.id, jobId));
+    expect(await hatchet.runStatus(lostRun)).toBe("NOT_FOUND");
+    // Unblocking the target does not start it: it counts as in flight.
+    expect((await t.api(key, "POST", `${jobPath(targetId, failed)}/cancel/`)).status).toBe(200);
+    const stuck = await dbRow(jobId);
+    expect(stuck).toMatchObject({ status: "queued", hatchetRunId: lostRun });
+
+    const r = await t.api(key, "POST", "/api/jobs/queue/resync");
+    expect(r.status).toBe(200);
+    expect(r.body.checked_jobs).toBe(1);
+    expect(r.body.message).toMatch(/^Repaired \d+ disagreement/);
+    expect(r.body.repairs).toContainEqual({
+      job_id: jobId,
+      target_id: targetId,
+      action: "redispatched",
+      reason: "run missing in Hatchet",
+    });
+    const done = await waitFor(key, targetId, jobId, "success");
+    expect(done.result).toEqual({ lost: true });
+    expect(done.hatchet_run_id).not.toBe(lostRun);
+    const logs = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`);
+    expect(logs.body.map((l: { content: unknown }) => l.content)).toContain(
+      `resync: Hatchet has no run ${lostRun}; the job goes back to waiting`,
+    );
+  });
+
+  it("fails a running job whose run Hatchet does not know", async () => {
+    const key = await tenantKey();
+    const targetId = await newTarget(key, "lost-running");
+    // Long enough to still run when resync looks, short enough to end on its own.
+    const jobId = await createJob(key, targetId, "sleep", { ms: 8000 });
+    await waitFor(key, targetId, jobId, "running");
+    const realRun = (await dbRow(jobId)).hatchetRunId;
+    if (!realRun) throw new Error("a running job has a run id");
+    await hatchetSays(realRun, "RUNNING");
+    await t.database.db
+      .update(jobs)
+      .set({ hatchetRunId: randomUUID(), dispatchedAt: sql`now() - interval '1 minute'` })
+      .where(eq(jobs.id, jobId));
+
+    const r = await t.api(key, "POST", "/api/jobs/queue/resync");
+    expect(r.status).toBe(200);
+    expect(r.body.repairs).toEqual([
+      { job_id: jobId, target_id: targetId, action: "failed", reason: "Hatchet lost the run" },
+    ]);
+    const failed = await t.api(key, "GET", jobPath(targetId, jobId));
+    expect(failed.body).toMatchObject({ status: "error", error: "resync: Hatchet lost the run" });
+    expect(failed.body.completed_at).toMatch(/\+00:00$/);
+    const target = await t.api(key, "GET", `/api/targets/${targetId}`);
+    expect(target.body.queue_status).toBe("paused");
+
+    // The run Hatchet does have is withdrawn through its REST API; the job keeps its verdict.
+    await hatchet.cancel(realRun);
+    await hatchetSays(realRun, "CANCELLED");
+    // The worker's executor ends with its sleep; its late answer does not overwrite the job.
+    await poll(
+      async () => {
+        const [attempt] = await t.database.db.select().from(jobAttempts).where(eq(jobAttempts.jobId, jobId));
+        return attempt?.finishedAt ? attempt : undefined;
+      },
+      { timeoutMs: 20_000, label: "the worker's attempt finished" },
+    );
+    const row = await dbRow(jobId);
+    expect(row.status).toBe("error");
+    expect(row.error).toBe("resync: Hatchet lost the run");
+    const again = await t.api(key, "POST", "/api/jobs/queue/resync");
+    expect(again.body).toEqual({ message: "Postgres and Hatchet agree", checked_jobs: 0, repairs: [] });
+  });
+
+  // An attempt that no longer owns the job (here: resync failed the job while the worker still
+  // ran it) must leave no completion log contradicting the job's status.
+  it("writes no completion log for an attempt that no longer owns the job", async () => {
+    const key = await tenantKey();
+    const targetId = await newTarget(key, "late-answer");
+    const jobId = await createJob(key, targetId, "sleep", { ms: 4000 });
+    await waitFor(key, targetId, jobId, "running");
+    await t.database.db
+      .update(jobs)
+      .set({ hatchetRunId: randomUUID(), dispatchedAt: sql`now() - interval '1 minute'` })
+      .where(eq(jobs.id, jobId));
+    const r = await t.api(key, "POST", "/api/jobs/queue/resync");
+    expect(r.body.repairs).toContainEqual(expect.objectContaining({ job_id: jobId, action: "failed" }));
+    await poll(
+      async () => {
+        const [attempt] = await t.database.db.select().from(jobAttempts).where(eq(jobAttempts.jobId, jobId));
+        return attempt?.finishedAt ? attempt : undefined;
+      },
+      { timeoutMs: 20_000, label: "the worker's attempt finished" },
+    );
+    expect((await dbRow(jobId)).status).toBe("error");
+    const logs = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`);
+    expect(logs.body.map((l: { content: unknown }) => l.content)).not.toContain("Job completed with status: success");
+  });
+});
