@@ -70,8 +70,29 @@ async function authenticate(auth: "tenant" | "admin" | "none", event: APIGateway
   return Tenants.authenticate(d.db, key);
 }
 
+/** Postgres stores neither NUL in text and jsonb nor unpaired UTF-16 surrogates in jsonb. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function findUnstorable(value: unknown, loc: string[]): string[] | undefined {
+  if (typeof value === "string") return UNSTORABLE.test(value) ? loc : undefined;
+  if (value === null || typeof value !== "object") return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (UNSTORABLE.test(k)) return [...loc, k];
+    const found = findUnstorable(v, [...loc, k]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 function parse(schema: Schema | undefined, value: unknown, where: string): unknown {
   if (!schema) return undefined;
+  const bad = findUnstorable(value, [where]);
+  if (bad) {
+    throw new SwitchyardError(
+      "request.invalid",
+      `${bad.join(".").replace(/[\u0000\uD800-\uDFFF]/g, "\uFFFD")}: contains a NUL character or an unpaired surrogate, which cannot be stored`,
+    );
+  }
   const input =
     where === "query" && value && typeof value === "object"
       ? Object.fromEntries(Object.entries(value).filter(([k]) => k !== "api_key"))
@@ -138,7 +159,11 @@ function errorReply(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayPro
         return;
       }
       if (err?.statusCode === 422) {
-        request.response = json(400, { detail: "Request body is not valid JSON", code: "request.malformed_json" });
+        // The parser also refuses valid JSON that nests too deep or uses __proto__-like keys.
+        request.response = json(400, {
+          detail: "Request body is not valid JSON, nests too deep, or uses a reserved key (__proto__, constructor)",
+          code: "request.malformed_json",
+        });
         return;
       }
       // Anything else is a bug or an outage: log it, answer without internals.

@@ -1,7 +1,7 @@
 // The queue as a whole: status per target, and resync, the reconciliation of Postgres (the
 // truth for what the API reports) with Hatchet (the truth for scheduling).
-import { type Db, jobs, targets } from "@switchyard/db";
-import { and, eq, isNull, or, sql } from "drizzle-orm";
+import { type Db, jobAttempts, jobs, targets } from "@switchyard/db";
+import { and, desc, eq, isNull, or, sql } from "drizzle-orm";
 import { addLog, dispatchTarget, targetsReadyToDispatch } from "./job/dispatch.ts";
 import { failFromOrchestrator } from "./job/execution.ts";
 import type { Scheduler } from "./scheduler.ts";
@@ -74,6 +74,11 @@ const LOST_SUBMISSION_MS = 30_000;
  * "not found" only counts for runs handed over longer ago than this.
  */
 const NOT_FOUND_GRACE_MS = 30_000;
+/**
+ * Between an attempt that failed and its retry (backoff of at most 30 s) Hatchet reports the run
+ * FAILED, then QUEUED: a run's end only counts when no retry can still be due.
+ */
+const RETRY_GRACE_MS = 60_000;
 
 export async function resync(deps: QueueDeps, tenantId: string) {
   const { db } = deps;
@@ -112,6 +117,7 @@ export async function resync(deps: QueueDeps, tenantId: string) {
         action: "redispatched",
         reason: "run missing in Hatchet",
       });
+    } else if (run === "FAILED" && (await retryMayBeDue(db, job.id))) {
     } else if (run === "NOT_FOUND" || run === "FAILED" || run === "CANCELLED" || run === "COMPLETED") {
       const reason = run === "NOT_FOUND" ? "Hatchet lost the run" : `the Hatchet run ended ${run} but the job did not`;
       if (await failFromOrchestrator(db, job.id, `resync: ${reason}`)) {
@@ -137,6 +143,17 @@ export async function resync(deps: QueueDeps, tenantId: string) {
     checked_jobs: inFlight.length,
     repairs,
   };
+}
+
+async function retryMayBeDue(db: Db, jobId: string): Promise<boolean> {
+  const [last] = await db
+    .select({ outcome: jobAttempts.outcome, finishedAt: jobAttempts.finishedAt })
+    .from(jobAttempts)
+    .where(eq(jobAttempts.jobId, jobId))
+    .orderBy(desc(jobAttempts.startedAt))
+    .limit(1);
+  const retrying = (last?.outcome as { status?: string } | null | undefined)?.status === "retry";
+  return retrying && Date.now() - (last?.finishedAt?.getTime() ?? 0) < RETRY_GRACE_MS;
 }
 
 async function requeue(db: Db, jobId: string, why: string) {
