@@ -1,0 +1,211 @@
+// Scenario 3: the API's Lambda handlers called in this process, warm, with API Gateway v2 events
+// built by hand, against the real database and engine. One database connection, as one Lambda
+// instance has. Creates hand their runs to Hatchet over REST as deployed, under a namespace of
+// their own served by a worker process that completes each run at once (bench/lib/noop-worker.ts):
+// the engine does its usual work per run, but no relay or worker writes compete with the handlers.
+// This measures the handlers on an otherwise quiet system; scenario 2 shows them under load.
+import { randomUUID } from "node:crypto";
+import { Jobs } from "@switchyard/core";
+import { closeSharedDatabase, sharedDatabase } from "@switchyard/db";
+import { HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import pg from "pg";
+import { makeContext } from "../../dev/local-server.ts";
+import { handler as createHandler } from "../../functions/api/jobs/create.ts";
+import { handler as getHandler } from "../../functions/api/jobs/get.ts";
+import { handler as listAllHandler } from "../../functions/api/jobs/list-all.ts";
+import { type Cleanups, type Stack, startScript, stopChild } from "../lib/stack.ts";
+import { round, type Summary, summarize } from "../lib/stats.ts";
+
+export interface HandlersParams {
+  warmup: number;
+  calls: number;
+  /** Calls for the parts of a create measured on their own. */
+  partCalls: number;
+}
+
+export interface HandlersResult {
+  params: HandlersParams & { poolMax: number; namespace: string; listAllTotal: number };
+  create: Summary;
+  get: Summary;
+  listAll: Summary;
+  parts: {
+    /** HatchetRest.submit alone: the REST trigger the create handler makes. */
+    hatchetTrigger: Summary;
+    /** Jobs.create with a scheduler that answers at once: the create's database work alone. */
+    createDbOnly: Summary;
+    /** Round trips to Postgres per call, counted during the warm-up. */
+    queriesPerCreate: number;
+    queriesPerGet: number;
+    queriesPerListAll: number;
+  };
+  errors: number;
+}
+
+type Handler = (event: APIGatewayProxyEventV2, context: ReturnType<typeof makeContext>) => Promise<unknown>;
+
+function event(opts: {
+  routeKey: string;
+  rawPath: string;
+  key: string;
+  pathParameters?: Record<string, string>;
+  body?: unknown;
+}): APIGatewayProxyEventV2 {
+  const [method = "GET"] = opts.routeKey.split(" ");
+  const now = new Date();
+  return {
+    version: "2.0",
+    routeKey: opts.routeKey,
+    rawPath: opts.rawPath,
+    rawQueryString: "",
+    headers: {
+      "x-api-key": opts.key,
+      host: "bench.local",
+      "user-agent": "switchyard-bench",
+      ...(opts.body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(opts.pathParameters ? { pathParameters: opts.pathParameters } : {}),
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "bench",
+      domainName: "bench.local",
+      domainPrefix: "bench",
+      http: { method, path: opts.rawPath, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "switchyard-bench" },
+      requestId: randomUUID(),
+      routeKey: opts.routeKey,
+      stage: "$default",
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+    isBase64Encoded: false,
+  };
+}
+
+/** Counts queries sent to Postgres by any pg client in this process while `fn` runs. */
+async function countQueries(fn: () => Promise<void>): Promise<number> {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  let n = 0;
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    n++;
+    return original.apply(this, args);
+  };
+  try {
+    await fn();
+  } finally {
+    proto.query = original;
+  }
+  return n;
+}
+
+export async function runHandlers(
+  stack: Stack,
+  p: HandlersParams,
+  cleanups: Cleanups,
+  log: (m: string) => void,
+): Promise<HandlersResult> {
+  const namespace = `benchapi${randomUUID().slice(0, 6)}`;
+  const env = { ...stack.engine.clientEnv, HATCHET_CLIENT_NAMESPACE: namespace, HATCHET_CLIENT_LOG_LEVEL: "ERROR" };
+  Object.assign(process.env, env, { DATABASE_URL: stack.appDbUrl, DATABASE_POOL_MAX: "1" });
+  cleanups.add("handler database pool", closeSharedDatabase);
+
+  const noop = await startScript("bench/lib/noop-worker.ts", env, "noop worker ready");
+  cleanups.add("no-op worker", () => stopChild(noop));
+
+  const createTargets = await stack.targets(p.warmup + p.calls, "handlers");
+  const dbOnlyTargets = await stack.targets(p.partCalls + 10, "handlers-db");
+  const ctx = () => makeContext("bench-api", 29_000);
+  let errors = 0;
+  const call = async (h: Handler, e: APIGatewayProxyEventV2) => {
+    const t0 = performance.now();
+    const res = (await h(e, ctx())) as APIGatewayProxyStructuredResultV2;
+    const ms = performance.now() - t0;
+    if (res.statusCode !== 200) errors++;
+    return { ms, body: JSON.parse(String(res.body ?? "null")) as Record<string, unknown> };
+  };
+  const key = stack.tenant.key;
+  const createEvent = (targetId: string) =>
+    event({
+      routeKey: "POST /api/targets/{target_id}/jobs/",
+      rawPath: `/api/targets/${targetId}/jobs/`,
+      key,
+      pathParameters: { target_id: targetId },
+      body: { api_name: "echo", parameters: { bench: true } },
+    });
+
+  // create
+  const created: Array<{ target: string; id: string }> = [];
+  const createMs: number[] = [];
+  const createQueries = await countQueries(async () => {
+    for (const t of createTargets.slice(0, p.warmup)) {
+      const r = await call(createHandler as Handler, createEvent(t));
+      created.push({ target: t, id: String(r.body.id) });
+    }
+  });
+  for (const t of createTargets.slice(p.warmup)) {
+    const r = await call(createHandler as Handler, createEvent(t));
+    createMs.push(r.ms);
+    created.push({ target: t, id: String(r.body.id) });
+  }
+
+  // get
+  const getEvent = (i: number) => {
+    const c = created[i % created.length] ?? { target: "", id: "" };
+    return event({
+      routeKey: "GET /api/targets/{target_id}/jobs/{job_id}",
+      rawPath: `/api/targets/${c.target}/jobs/${c.id}`,
+      key,
+      pathParameters: { target_id: c.target, job_id: c.id },
+    });
+  };
+  const getQueries = await countQueries(async () => {
+    for (let i = 0; i < p.warmup; i++) await call(getHandler as Handler, getEvent(i));
+  });
+  const getMs: number[] = [];
+  for (let i = 0; i < p.calls; i++) getMs.push((await call(getHandler as Handler, getEvent(i))).ms);
+
+  // list-all, the first page of the tenant's jobs
+  const listEvent = () => event({ routeKey: "GET /api/jobs/", rawPath: "/api/jobs/", key });
+  let listAllTotal = 0;
+  const listQueries = await countQueries(async () => {
+    for (let i = 0; i < p.warmup; i++) {
+      listAllTotal = Number((await call(listAllHandler as Handler, listEvent())).body.total_count);
+    }
+  });
+  const listMs: number[] = [];
+  for (let i = 0; i < p.calls; i++) listMs.push((await call(listAllHandler as Handler, listEvent())).ms);
+  log(`  handlers: create, get, list-all × ${p.calls} (list-all over ${listAllTotal} jobs)`);
+
+  // The parts of a create on their own: the REST trigger, and the database work.
+  const rest = new HatchetRest(hatchetSettingsFromEnv(env));
+  const triggerMs: number[] = [];
+  for (let i = 0; i < p.partCalls + 10; i++) {
+    const t0 = performance.now();
+    await rest.submit({ jobId: randomUUID(), tenantId: stack.tenant.id, targetId: randomUUID(), apiName: "echo" });
+    if (i >= 10) triggerMs.push(performance.now() - t0);
+  }
+  const db = sharedDatabase().db;
+  const instant = { submit: async () => randomUUID(), cancel: async () => {} };
+  const dbOnlyMs: number[] = [];
+  for (const [i, t] of dbOnlyTargets.entries()) {
+    const t0 = performance.now();
+    await Jobs.create({ db, scheduler: instant }, stack.tenant.id, t, { api_name: "echo", parameters: {} });
+    if (i >= 10) dbOnlyMs.push(performance.now() - t0);
+  }
+
+  return {
+    params: { ...p, poolMax: 1, namespace, listAllTotal },
+    create: summarize(createMs),
+    get: summarize(getMs),
+    listAll: summarize(listMs),
+    parts: {
+      hatchetTrigger: summarize(triggerMs),
+      createDbOnly: summarize(dbOnlyMs),
+      queriesPerCreate: round(createQueries / p.warmup, 1),
+      queriesPerGet: round(getQueries / p.warmup, 1),
+      queriesPerListAll: round(listQueries / p.warmup, 1),
+    },
+    errors,
+  };
+}
