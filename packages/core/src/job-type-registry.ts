@@ -2,20 +2,28 @@
 // of the parameters, defaults). The API validates against these schemas so it needs no code of
 // the job types, which may live in workers it has never seen.
 import { type Db, webhookWorkers, workerJobTypes } from "@switchyard/db";
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+import type { Ajv2020, ValidateFunction } from "ajv/dist/2020.js";
 import { and, eq } from "drizzle-orm";
 import { SwitchyardError } from "./errors.ts";
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats.default(ajv);
+// Ajv is loaded on the first validation, not at import: every API function imports core, and
+// only job creation validates (loading Ajv cost about 70 ms of cold start in each of them).
+let ajv: Promise<Ajv2020> | undefined;
+const loadAjv = () => {
+  ajv ??= Promise.all([import("ajv/dist/2020.js"), import("ajv-formats")]).then(([{ Ajv2020 }, formats]) => {
+    const instance = new Ajv2020({ allErrors: true, strict: false });
+    formats.default.default(instance);
+    return instance;
+  });
+  return ajv;
+};
 const compiled = new Map<string, ValidateFunction>();
 
-function validatorFor(schema: Record<string, unknown>): ValidateFunction {
+async function validatorFor(schema: Record<string, unknown>): Promise<ValidateFunction> {
   const key = JSON.stringify(schema);
   let v = compiled.get(key);
   if (!v) {
-    v = ajv.compile(schema);
+    v = (await loadAjv()).compile(schema);
     compiled.set(key, v);
   }
   return v;
@@ -59,7 +67,7 @@ export async function validateJobParameters(db: Db, apiName: string, parameters:
       `API definition '${apiName}' not found: no registered worker serves it`,
     );
   }
-  const validate = validatorFor(type.parameterSchema);
+  const validate = await validatorFor(type.parameterSchema);
   if (!validate(parameters)) {
     const issues = (validate.errors ?? []).map((e) => ({
       path: e.instancePath || "/",

@@ -41,6 +41,17 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const { db, hatchet, scheduler } = opts;
   const log = opts.log ?? ((m: string) => console.log(`[relay] ${m}`));
   const inFlight = new Set<Promise<unknown>>();
+  const handOvers = new Set<Promise<unknown>>();
+  // The end of a run is the moment the target's next job can go. It is handed over just after
+  // this run's completion leaves for Hatchet: triggered earlier, the next run would queue behind
+  // this run's concurrency slot until the engine has recorded the completion.
+  const handOverNext = (targetId: string) => {
+    const p = new Promise((resolve) => setTimeout(resolve, 0))
+      .then(() => Dispatch.dispatchTarget({ db, scheduler }, targetId))
+      .catch((err: Error) => log(`dispatch after run failed: ${err.message}`))
+      .finally(() => handOvers.delete(p));
+    handOvers.add(p);
+  };
 
   const task = hatchet.task<JobRunInput, JsonObject>({
     name: JOB_WORKFLOW,
@@ -60,10 +71,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         return (await work) as unknown as JsonObject;
       } finally {
         inFlight.delete(work);
-        // The end of a run is the moment the target's next job can go.
-        await Dispatch.dispatchTarget({ db, scheduler }, input.targetId).catch((err: Error) =>
-          log(`dispatch after run failed: ${err.message}`),
-        );
+        handOverNext(input.targetId);
       }
     },
   });
@@ -107,6 +115,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       await worker.pause().catch(() => {});
       const grace = new Promise((r) => setTimeout(r, opts.graceMs ?? 30_000).unref());
       await Promise.race([Promise.allSettled([...inFlight]), grace]);
+      await Promise.allSettled([...handOvers]);
       await worker.stop();
     },
   };
