@@ -71,7 +71,11 @@ async function authenticate(auth: "tenant" | "admin" | "none", event: APIGateway
 }
 
 /** Postgres stores neither NUL in text and jsonb nor unpaired UTF-16 surrogates in jsonb. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what must be found.
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the same characters, masked in messages.
+const SHOWN_AS_REPLACEMENT = /[\u0000\uD800-\uDFFF]/g;
 
 function findUnstorable(value: unknown, loc: string[]): string[] | undefined {
   if (typeof value === "string") return UNSTORABLE.test(value) ? loc : undefined;
@@ -90,7 +94,7 @@ function parse(schema: Schema | undefined, value: unknown, where: string): unkno
   if (bad) {
     throw new SwitchyardError(
       "request.invalid",
-      `${bad.join(".").replace(/[\u0000\uD800-\uDFFF]/g, "\uFFFD")}: contains a NUL character or an unpaired surrogate, which cannot be stored`,
+      `${bad.join(".").replace(SHOWN_AS_REPLACEMENT, "\uFFFD")}: contains a NUL character or an unpaired surrogate, which cannot be stored`,
     );
   }
   const input =
