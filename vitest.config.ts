@@ -17,6 +17,19 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      {
+        test: {
+          name: "faults",
+          // After the other projects: these files start and kill processes, engines and databases.
+          sequence: { groupOrder: 2 },
+          include: ["test/faults/**/*.test.ts"],
+          globalSetup: ["test/setup/global.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+          // One file at a time: each one throws faults at the machine.
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -180,6 +180,21 @@ describe("execution end to end", () => {
     expect((await attemptsOf([final])).map((a) => a.attempt)).toEqual([0]);
   }, 60_000);
 
+  it("carries out a cancel asked between two attempts, and the target moves on", async () => {
+    const t = await target();
+    const id = await job(t, "fail", { retryable: true, succeed_on_attempt: 2 });
+    // Attempt 0 ended "retry": the job is running, waiting for Hatchet's backoff.
+    await poll(async () => ((await attemptsOf([id]))[0]?.finishedAt ? true : undefined), {
+      timeoutMs: 20_000,
+      label: "attempt 0 to end",
+    });
+    expect((await api("POST", `/api/targets/${t}/jobs/${id}/cancel/`)).status).toBe(200);
+    await waitStatus(t, id, "canceled", 30_000);
+    expect((await attemptsOf([id])).map((a) => a.attempt)).toEqual([0]);
+    const next = await job(t, "echo", { after: "cancel" });
+    await waitStatus(t, next, "success");
+  }, 60_000);
+
   it("refuses tampered, stale, replayed and unsigned worker requests and runs nothing", async () => {
     const t = await target();
     const blocker = await job(t, "fail", { retryable: false });

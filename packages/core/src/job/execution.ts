@@ -2,7 +2,7 @@
 // Deliveries are at least once, so every step is keyed on (job id, attempt): a repeated delivery
 // of a finished attempt gets the stored outcome and runs nothing.
 import { type Db, jobAttempts, jobHttpExchanges, jobs } from "@switchyard/db";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { addLog } from "./dispatch.ts";
 import type { JobStatus, StopRequest } from "./status.ts";
 
@@ -50,6 +50,22 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
     if (job.status === "queued" && !job.dispatchedAt)
       return { kind: "skip", reason: "job is not handed over to a run" };
     if (job.stopRequested) {
+      // A stop asked between two attempts (the last one ended "retry") is carried out here: no
+      // executor is left to see it.
+      if (job.status === "running") {
+        const cancel = job.stopRequested === "cancel";
+        await tx
+          .update(jobs)
+          .set({
+            status: cancel ? "canceled" : "paused",
+            error: cancel ? "Job was canceled by user" : "Job was interrupted by user",
+            completedAt: sql`now()`,
+            updatedAt: sql`now()`,
+            stopRequested: null,
+          })
+          .where(eq(jobs.id, job.id));
+        await addLog(tx, job.id, "system", `Job ${cancel ? "canceled" : "interrupted"} between attempts`);
+      }
       return {
         kind: "skip",
         reason: `job ${job.stopRequested === "cancel" ? "canceled" : "interrupted"} before start`,
@@ -126,6 +142,9 @@ export async function finishAttempt(db: Db, job: JobRow, runId: string, attempt:
 export async function stopRequest(db: Db, jobId: string): Promise<StopRequest | null> {
   const [row] = await db.select({ stop: jobs.stopRequested, status: jobs.status }).from(jobs).where(eq(jobs.id, jobId));
   if (!row) return "cancel";
+  // A job that is no longer running (ended by resync, a stop between attempts, the relay) has no
+  // use for an executor still working on it.
+  if (row.status !== "running") return row.stop ?? "cancel";
   return row.stop;
 }
 
@@ -155,7 +174,13 @@ export async function failFromOrchestrator(db: Db, jobId: string, error: string)
     .set({ status: "error", error, completedAt: sql`now()`, updatedAt: sql`now()`, stopRequested: null })
     .where(and(eq(jobs.id, jobId), inArray(jobs.status, ["queued", "running"])))
     .returning({ id: jobs.id });
-  if (updated.length > 0) await addLog(db, jobId, "error", error);
-  return updated.length > 0;
+  if (updated.length === 0) return false;
+  await addLog(db, jobId, "error", error);
+  // The attempts no worker will end (it crashed or its answer was lost) are closed with the job.
+  await db
+    .update(jobAttempts)
+    .set({ finishedAt: sql`now()`, outcome: { status: "abandoned", error } })
+    .where(and(eq(jobAttempts.jobId, jobId), isNull(jobAttempts.finishedAt)));
+  return true;
 }
 export { addLog } from "./dispatch.ts";
