@@ -1,6 +1,6 @@
 // The job verbs behind the API. Each verb checks the tenant owns the target and the job (a
 // foreign id is "not found"), applies the state machine in one transaction, then dispatches.
-import { type Db, jobHttpExchanges, jobLogs, jobs, targets } from "@switchyard/db";
+import { type Db, jobHttpExchanges, jobLogs, jobs, type Tx, targets } from "@switchyard/db";
 import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import { notFound, SwitchyardError } from "../errors.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
@@ -99,12 +99,7 @@ export async function act(
 ): Promise<{ message: string; job: JobView }> {
   await requireTarget(deps.db, tenantId, targetId);
   const { row, runToCancel } = await deps.db.transaction(async (tx) => {
-    const [job] = await tx
-      .select()
-      .from(jobs)
-      .where(and(eq(jobs.id, jobId), eq(jobs.tenantId, tenantId), eq(jobs.targetId, targetId)))
-      .for("update");
-    if (!job) throw notFound("job", jobId);
+    const job = await lockJob(tx, tenantId, targetId, jobId);
     const t = applyUserAction(job.status, action);
     const settling = t.to !== job.status && (t.to === "canceled" || t.to === "success");
     const set: Partial<typeof jobs.$inferInsert> = { status: t.to, updatedAt: new Date() };
@@ -143,12 +138,7 @@ export async function resolve(
 ): Promise<JobView> {
   await requireTarget(deps.db, tenantId, targetId);
   const row = await deps.db.transaction(async (tx) => {
-    const [job] = await tx
-      .select()
-      .from(jobs)
-      .where(and(eq(jobs.id, jobId), eq(jobs.tenantId, tenantId), eq(jobs.targetId, targetId)))
-      .for("update");
-    if (!job) throw notFound("job", jobId);
+    const job = await lockJob(tx, tenantId, targetId, jobId);
     const t = applyUserAction(job.status, "resolve");
     const [updated] = await tx
       .update(jobs)
@@ -191,6 +181,17 @@ export async function httpExchanges(db: Db, tenantId: string, targetId: string, 
     attempt: r.attempt,
     content: r.content,
   }));
+}
+
+/** The tenant's job on the target, locked for the rest of the transaction. */
+async function lockJob(tx: Tx, tenantId: string, targetId: string, jobId: string) {
+  const [job] = await tx
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.id, jobId), eq(jobs.tenantId, tenantId), eq(jobs.targetId, targetId)))
+    .for("update");
+  if (!job) throw notFound("job", jobId);
+  return job;
 }
 
 export async function requireTarget(db: Db, tenantId: string, targetId: string) {
