@@ -1,12 +1,12 @@
 // The job verbs behind the API. Each verb checks the tenant owns the target and the job (a
 // foreign id is "not found"), applies the state machine in one transaction, then dispatches.
 import { type Db, jobHttpExchanges, jobLogs, jobs, type Tx, targets } from "@switchyard/db";
-import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray } from "drizzle-orm";
 import { notFound, SwitchyardError } from "../errors.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
 import type { Scheduler } from "../scheduler.ts";
 import { addLog, dispatchTarget } from "./dispatch.ts";
-import { applyUserAction, isBlocking, type JobStatus, type UserAction } from "./status.ts";
+import { applyUserAction, type JobStatus, type UserAction } from "./status.ts";
 import { iso, type JobView, jobView } from "./view.ts";
 
 export interface JobDeps {
@@ -224,16 +224,11 @@ export async function blockingJobs(db: Db, tenantId: string, targetIds: string[]
     .select()
     .from(jobs)
     .where(
-      and(
-        eq(jobs.tenantId, tenantId),
-        sql`${jobs.targetId} in ${targetIds}`,
-        sql`${jobs.status} in ('paused', 'error')`,
-      ) as SQL,
+      and(eq(jobs.tenantId, tenantId), inArray(jobs.targetId, targetIds), inArray(jobs.status, ["paused", "error"])),
     )
     .orderBy(desc(jobs.createdAt));
   const out = new Map<string, JobView[]>();
   for (const r of rows) {
-    if (!isBlocking(r.status)) continue;
     const list = out.get(r.targetId) ?? [];
     if (list.length < 100) list.push(jobView(r));
     out.set(r.targetId, list);
