@@ -93,7 +93,7 @@ type JobRow = Pick<
   | "dispatchError"
   | "attempt"
 >;
-type AttemptRow = typeof jobAttempts.$inferSelect;
+type AttemptRow = Omit<typeof jobAttempts.$inferSelect, "heartbeatAt">;
 
 export async function checkInvariants(db: Db, opts: InvariantOptions = {}): Promise<InvariantReport> {
   const graceMs = opts.graceMs ?? 15_000;

@@ -45,6 +45,7 @@ export async function runDelivery(db: Db, req: DeliveryRequest, opts: RunOptions
   });
   if (begin.kind === "skip") return { status: "skipped", reason: begin.reason };
   if (begin.kind === "replay") return begin.outcome as DeliveryResponse;
+  if (begin.kind === "busy") return { status: "busy", reason: begin.reason };
   const { job } = begin;
   const finish = (o: Execution.Outcome) =>
     Execution.finishAttempt(db, job, req.run_id, req.attempt, o) as Promise<DeliveryResponse>;
@@ -58,20 +59,27 @@ export async function runDelivery(db: Db, req: DeliveryRequest, opts: RunOptions
   }
 
   const controller = new AbortController();
-  let stopReason: "cancel" | "interrupt" | "timeout" | undefined;
+  let stopReason: keyof typeof abortMessages | undefined;
   const abort = (why: NonNullable<typeof stopReason>) => {
     if (controller.signal.aborted) return;
     stopReason = why;
-    controller.abort(
-      new Error(`job ${why === "timeout" ? "timed out" : `${why === "cancel" ? "canceled" : "interrupted"}`}`),
-    );
+    controller.abort(new Error(abortMessages[why]));
   };
   const budget = Math.min(type.defaults.timeoutSeconds * 1000, opts.remainingMs() - DEADLINE_MARGIN_MS);
   const timer = setTimeout(() => abort("timeout"), Math.max(0, budget));
-  // A Lambda cannot take a second request for this invocation, so it learns of a stop by polling.
+  // A Lambda cannot take a second request for this invocation, so it learns of a stop by polling;
+  // the same call is the attempt's heartbeat. Without one for half the lease, the attempt is given
+  // up before another delivery may take it over (Execution.ATTEMPT_LEASE_MS).
+  let lastBeatSentAt = Date.now();
+  const key = { jobId: job.id, runId: req.run_id, attempt: req.attempt };
   const poller = setInterval(() => {
-    Execution.stopRequest(db, job.id)
-      .then((stop) => stop && abort(stop))
+    if (Date.now() - lastBeatSentAt > Execution.ATTEMPT_LEASE_MS / 2) abort("lease");
+    const sentAt = Date.now();
+    Execution.heartbeat(db, key)
+      .then((stop) => {
+        lastBeatSentAt = Math.max(lastBeatSentAt, sentAt);
+        if (stop) abort(stop);
+      })
       .catch(() => {});
   }, opts.pollMs ?? 250);
 
@@ -93,8 +101,13 @@ export async function runDelivery(db: Db, req: DeliveryRequest, opts: RunOptions
     if (stopReason === "cancel" || stopReason === "interrupt") return finish(stopped(stopReason));
     const message = err instanceof Error ? err.message : String(err);
     // Unexpected exceptions may be transient; job types say otherwise with JobFailure(…, false).
-    const retryable = err instanceof JobFailure ? err.retryable : true;
-    const error = stopReason === "timeout" ? `timed out after ${Math.round(budget / 1000)} s` : message;
+    const retryable = stopReason === "lease" || (err instanceof JobFailure ? err.retryable : true);
+    const error =
+      stopReason === "timeout"
+        ? `timed out after ${Math.round(budget / 1000)} s`
+        : stopReason === "lease"
+          ? abortMessages.lease
+          : message;
     if (retryable && req.attempt < req.retries) return finish({ status: "retry", error });
     return finish({ status: "error", error, retryable });
   } finally {
@@ -102,6 +115,13 @@ export async function runDelivery(db: Db, req: DeliveryRequest, opts: RunOptions
     clearInterval(poller);
   }
 }
+
+const abortMessages = {
+  cancel: "job canceled",
+  interrupt: "job interrupted",
+  timeout: "job timed out",
+  lease: "lost contact with the database; stopped so that a later attempt can take over",
+} as const;
 
 function stopped(why: "cancel" | "interrupt"): Execution.Outcome {
   return why === "cancel"

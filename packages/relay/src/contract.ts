@@ -34,4 +34,6 @@ export type DeliveryResponse =
   | { status: "error"; error: string; retryable: boolean }
   | { status: "retry"; error: string }
   | { status: "paused" | "canceled"; error: string }
-  | { status: "skipped"; reason: string };
+  | { status: "skipped"; reason: string }
+  /** An earlier delivery of the job still runs on a worker; deliver again once it has ended. */
+  | { status: "busy"; reason: string };

@@ -1,8 +1,8 @@
 // The worker's side of a job: begin an attempt, write what the executor reports, end it.
 // Deliveries are at least once, so every step is keyed on (job id, attempt): a repeated delivery
 // of a finished attempt gets the stored outcome and runs nothing.
-import { type Db, jobAttempts, jobHttpExchanges, jobs } from "@switchyard/db";
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { type Db, type DbOrTx, jobAttempts, jobHttpExchanges, jobs } from "@switchyard/db";
+import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import { addLog } from "./dispatch.ts";
 import type { JobStatus, StopRequest } from "./status.ts";
 
@@ -24,8 +24,17 @@ export type Outcome =
   /** The attempt failed but another will follow: the job stays running. */
   | { status: "retry"; error: string };
 
+/**
+ * How long an open attempt stays owned by its worker without a heartbeat. The worker beats every
+ * poll (250 ms) and gives its attempt up after half the lease without one (see `heartbeat`), so
+ * when a later attempt takes over, the earlier one has stopped: no two executors of a job overlap.
+ */
+export const ATTEMPT_LEASE_MS = 5000;
+
 export type Begin =
   | { kind: "run"; job: JobRow }
+  /** An earlier delivery of this job still runs on a worker: ask again when it has ended. */
+  | { kind: "busy"; reason: string }
   | { kind: "replay"; outcome: Record<string, unknown> }
   | { kind: "skip"; reason: string };
 
@@ -49,6 +58,10 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
     // Only a job handed to the orchestrator runs: one waiting in Postgres is not its turn yet.
     if (job.status === "queued" && !job.dispatchedAt)
       return { kind: "skip", reason: "job is not handed over to a run" };
+    // The relay retries when it loses a worker's answer, but the worker may still be running the
+    // attempt (a cut connection) or be gone (a crash). Its heartbeat tells which.
+    const live = await takeOverAbandoned(tx, job.id);
+    if (live) return { kind: "busy", reason: `attempt ${live.attempt} of this job is still running on a worker` };
     if (job.stopRequested) {
       // A stop asked between two attempts (the last one ended "retry") is carried out here: no
       // executor is left to see it.
@@ -87,7 +100,7 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
       .values({ jobId: job.id, runId: d.runId, attempt: d.attempt, targetId: job.targetId })
       .onConflictDoUpdate({
         target: [jobAttempts.jobId, jobAttempts.runId, jobAttempts.attempt],
-        set: { startedAt: sql`now()` },
+        set: { startedAt: sql`now()`, heartbeatAt: sql`now()`, finishedAt: null, outcome: null },
       });
     await addLog(
       tx,
@@ -99,6 +112,27 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
   });
 }
 
+/**
+ * Closes the job's open attempts whose heartbeat is older than the lease, as of their last
+ * heartbeat (when their worker was last seen), and returns an open attempt that is still alive.
+ */
+async function takeOverAbandoned(tx: DbOrTx, jobId: string): Promise<{ attempt: number } | undefined> {
+  const lease = sql`now() - make_interval(secs => ${ATTEMPT_LEASE_MS / 1000})`;
+  await tx
+    .update(jobAttempts)
+    .set({
+      finishedAt: sql`greatest(${jobAttempts.startedAt}, ${jobAttempts.heartbeatAt})`,
+      outcome: sql`jsonb_build_object('status', 'abandoned', 'error', 'no heartbeat from its worker since ' || ${jobAttempts.heartbeatAt}::text)`,
+    })
+    .where(and(eq(jobAttempts.jobId, jobId), isNull(jobAttempts.finishedAt), lt(jobAttempts.heartbeatAt, lease)));
+  const [live] = await tx
+    .select({ attempt: jobAttempts.attempt })
+    .from(jobAttempts)
+    .where(and(eq(jobAttempts.jobId, jobId), isNull(jobAttempts.finishedAt)))
+    .limit(1);
+  return live;
+}
+
 /** Ends the attempt and, unless another attempt follows, the job. Returns the stored outcome. */
 export async function finishAttempt(db: Db, job: JobRow, runId: string, attempt: number, outcome: Outcome) {
   const stored = { ...outcome } as Record<string, unknown>;
@@ -106,7 +140,15 @@ export async function finishAttempt(db: Db, job: JobRow, runId: string, attempt:
     await tx
       .update(jobAttempts)
       .set({ finishedAt: sql`now()`, outcome: stored })
-      .where(and(eq(jobAttempts.jobId, job.id), eq(jobAttempts.runId, runId), eq(jobAttempts.attempt, attempt)));
+      .where(
+        and(
+          eq(jobAttempts.jobId, job.id),
+          eq(jobAttempts.runId, runId),
+          eq(jobAttempts.attempt, attempt),
+          // An attempt a later one took over stays closed as of its last heartbeat.
+          isNull(jobAttempts.finishedAt),
+        ),
+      );
     if (outcome.status === "retry") {
       await addLog(tx, job.id, "error", `Attempt ${attempt} failed, will retry: ${outcome.error}`);
       return;
@@ -138,12 +180,21 @@ export async function finishAttempt(db: Db, job: JobRow, runId: string, attempt:
   return stored;
 }
 
-/** What stop, if any, was asked of a running job (the worker polls this). */
-export async function stopRequest(db: Db, jobId: string): Promise<StopRequest | null> {
-  const [row] = await db.select({ stop: jobs.stopRequested, status: jobs.status }).from(jobs).where(eq(jobs.id, jobId));
-  if (!row) return "cancel";
-  // A job that is no longer running (ended by resync, a stop between attempts, the relay) has no
-  // use for an executor still working on it.
+/**
+ * The running attempt's heartbeat (the worker calls this every poll): keeps the attempt's lease
+ * and answers what stop, if any, was asked of it. An attempt that is no longer the job's own
+ * (taken over, or the job ended by resync, a stop between attempts, the relay) is told to cancel.
+ */
+export async function heartbeat(db: Db, d: Omit<Delivery, "tenantId">): Promise<StopRequest | null> {
+  const { rows } = await db.execute<{ alive: boolean; stop: StopRequest | null; status: JobStatus }>(sql`
+    with beat as (
+      update ${jobAttempts} set heartbeat_at = now()
+      where job_id = ${d.jobId} and run_id = ${d.runId} and attempt = ${d.attempt} and finished_at is null
+      returning 1)
+    select exists (select 1 from beat) as alive, stop_requested as stop, status
+    from ${jobs} where id = ${d.jobId}`);
+  const [row] = rows;
+  if (!row?.alive) return "cancel";
   if (row.status !== "running") return row.stop ?? "cancel";
   return row.stop;
 }

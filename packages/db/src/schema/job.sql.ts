@@ -97,6 +97,9 @@ export const jobAttempts = pgTable(
     attempt: integer("attempt").notNull(),
     targetId: uuid("target_id").notNull(),
     startedAt: tstz("started_at").notNull().defaultNow(),
+    /** Written by the worker while the attempt runs; an open attempt whose heartbeat is older
+     * than the lease is abandoned (its worker died) and the next attempt may take over. */
+    heartbeatAt: tstz("heartbeat_at").notNull().defaultNow(),
     finishedAt: tstz("finished_at"),
     outcome: jsonb("outcome").$type<Record<string, unknown>>(),
   },
