@@ -4,7 +4,7 @@
 
 import { join } from "node:path";
 import { closeSharedDatabase, createDatabase, migrateDatabase, webhookWorkers } from "@switchyard/db";
-import { HatchetRest, hatchetClient, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { hatchetClient, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { type Relay, startRelay, Workers } from "@switchyard/relay";
 import { eq } from "drizzle-orm";
 import { apiRoutes, workerFunction } from "../infra/routes.ts";
@@ -77,9 +77,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
       if (workerUrl && secret) await registerLocalWorker(database.db, workerUrl, secret);
       const settings = hatchetSettingsFromEnv();
       const relay = await startRelay({
-        db: database.db,
+        database,
         hatchet: hatchetClient(settings),
-        scheduler: new HatchetRest(settings),
         slots: opts.slots,
         log: (l) => log(`[relay] ${l}`),
       });

@@ -1,6 +1,8 @@
 // The relay: a Hatchet worker (gRPC) that holds the slots and, for each run, POSTs a signed
 // delivery to the webhook worker serving the job's type. Hatchet keeps the retries, timeouts and
 // the one-run-per-target concurrency; Postgres keeps the job's truth.
+
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   ConcurrencyLimitStrategy,
   type Context,
@@ -8,21 +10,20 @@ import {
   type JsonObject,
   NonRetryableError,
 } from "@hatchet-dev/typescript-sdk/v1";
-import { Dispatch, Execution, type JobRunInput, JobTypes, type Scheduler } from "@switchyard/core";
-import { type Db, jobs, webhookWorkers } from "@switchyard/db";
+import { Execution, type JobRunInput, JobTypes, type Scheduler } from "@switchyard/core";
+import { type Database, type Db, jobs, webhookWorkers } from "@switchyard/db";
 import { CONCURRENCY_EXPRESSION, JOB_WORKFLOW, MAX_EXECUTION, MAX_RETRIES } from "@switchyard/hatchet";
 import { and, eq } from "drizzle-orm";
 import type { DeliveryResponse } from "./contract.ts";
+import { startDispatcher } from "./dispatcher.ts";
 import * as Registry from "./registry.ts";
 import { deliver, WorkerCallError } from "./worker-client.ts";
 
 export interface RelayOptions {
-  db: Db;
+  database: Database;
   hatchet: HatchetClient;
-  /** Submits the next job of a target when one ends (Hatchet REST). */
-  scheduler: Scheduler;
   slots?: number;
-  /** How often targets with waiting jobs are checked (a safety net; ends of runs dispatch at once). */
+  /** How often targets with waiting jobs are checked (a safety net: notifications dispatch at once). */
   sweepIntervalMs?: number;
   /** How often workers' health and job types are refreshed. */
   refreshIntervalMs?: number;
@@ -38,20 +39,10 @@ export interface Relay {
 }
 
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
-  const { db, hatchet, scheduler } = opts;
+  const { hatchet } = opts;
+  const { db } = opts.database;
   const log = opts.log ?? ((m: string) => console.log(`[relay] ${m}`));
   const inFlight = new Set<Promise<unknown>>();
-  const handOvers = new Set<Promise<unknown>>();
-  // The end of a run is the moment the target's next job can go. It is handed over just after
-  // this run's completion leaves for Hatchet: triggered earlier, the next run would queue behind
-  // this run's concurrency slot until the engine has recorded the completion.
-  const handOverNext = (targetId: string) => {
-    const p = new Promise((resolve) => setTimeout(resolve, 0))
-      .then(() => Dispatch.dispatchTarget({ db, scheduler }, targetId))
-      .catch((err: Error) => log(`dispatch after run failed: ${err.message}`))
-      .finally(() => handOvers.delete(p));
-    handOvers.add(p);
-  };
 
   const task = hatchet.task<JobRunInput, JsonObject>({
     name: JOB_WORKFLOW,
@@ -76,6 +67,24 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     },
   });
 
+  // Runs are triggered over the worker's gRPC connection, a few times faster than REST.
+  const scheduler: Scheduler = {
+    async submit(input) {
+      const ref = await task.runNoWait(input, {
+        additionalMetadata: { job_id: input.jobId, target_id: input.targetId, tenant_id: input.tenantId },
+      });
+      return ref.getWorkflowRunId();
+    },
+    async cancel(runId) {
+      await hatchet.runs.cancel({ ids: [runId] });
+    },
+  };
+  const dispatcher = await startDispatcher({ database: opts.database, scheduler, log });
+  // The end of a run is the moment the target's next job can go. It is handed over just after
+  // this run's completion leaves for Hatchet: triggered earlier, the next run would queue behind
+  // this run's concurrency slot until the engine has recorded the completion.
+  const handOverNext = (targetId: string) => void setTimeout(() => void dispatcher.wake(targetId), 0);
+
   const worker = await hatchet.worker("switchyard-relay", {
     workflows: [task],
     slots: opts.slots ?? 100,
@@ -84,42 +93,35 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   void worker.start();
   await worker.waitUntilReady(60_000);
 
-  let sweeping = false;
-  const sweep = async () => {
-    if (sweeping) return 0;
-    sweeping = true;
-    try {
-      const ready = await Dispatch.targetsReadyToDispatch(db);
-      for (const targetId of ready) await Dispatch.dispatchTarget({ db, scheduler }, targetId);
-      return ready.length;
-    } finally {
-      sweeping = false;
-    }
-  };
   const refresh = () => Registry.refresh(db).catch((err: Error) => log(`worker refresh failed: ${err.message}`));
   await refresh();
-  await sweep().catch((err: Error) => log(`sweep failed: ${err.message}`));
+  const sweep = () =>
+    dispatcher.sweep().catch((err: Error) => {
+      log(`sweep failed: ${err.message}`);
+      return 0;
+    });
+  await sweep();
   const timers = [
-    setInterval(
-      () => void sweep().catch((err: Error) => log(`sweep failed: ${err.message}`)),
-      opts.sweepIntervalMs ?? 2000,
-    ),
+    setInterval(() => void sweep(), opts.sweepIntervalMs ?? 2000),
     setInterval(() => void refresh(), opts.refreshIntervalMs ?? 30_000),
   ];
 
   return {
-    sweep,
+    sweep: dispatcher.sweep,
     async stop() {
       for (const t of timers) clearInterval(t);
       // Stop taking work, then let running deliveries finish within the grace period.
       await worker.pause().catch(() => {});
       const grace = new Promise((r) => setTimeout(r, opts.graceMs ?? 30_000).unref());
       await Promise.race([Promise.allSettled([...inFlight]), grace]);
-      await Promise.allSettled([...handOvers]);
+      await dispatcher.stop();
       await worker.stop();
     },
   };
 }
+
+/** How often a delivery answered "busy" is tried again. */
+const BUSY_RECHECK_MS = 500;
 
 async function relayRun(db: Db, input: JobRunInput, ctx: Context<JobRunInput>): Promise<DeliveryResponse> {
   const attempt = ctx.retryCount();
@@ -139,23 +141,28 @@ async function relayRun(db: Db, input: JobRunInput, ctx: Context<JobRunInput>): 
       .catch(() => {});
   };
   hatchetSignal.addEventListener("abort", onCancel, { once: true });
-  const signal = AbortSignal.any([hatchetSignal, AbortSignal.timeout((type.timeoutSeconds + 15) * 1000)]);
+  const request = {
+    job_id: input.jobId,
+    tenant_id: input.tenantId,
+    target_id: input.targetId,
+    api_name: input.apiName,
+    run_id: ctx.workflowRunId(),
+    attempt,
+    retries: type.retries,
+    timeout_seconds: type.timeoutSeconds,
+  };
+  // Whatever an earlier, cut-off delivery still runs cannot outlast its own timeout plus the lease.
+  const busyUntil = Date.now() + (type.timeoutSeconds + Execution.ATTEMPT_LEASE_MS / 1000 + 5) * 1000;
   try {
-    const res = await deliver(
-      worker.url,
-      worker.secret,
-      {
-        job_id: input.jobId,
-        tenant_id: input.tenantId,
-        target_id: input.targetId,
-        api_name: input.apiName,
-        run_id: ctx.workflowRunId(),
-        attempt,
-        retries: type.retries,
-        timeout_seconds: type.timeoutSeconds,
-      },
-      signal,
-    );
+    let res: DeliveryResponse;
+    for (;;) {
+      const signal = AbortSignal.any([hatchetSignal, AbortSignal.timeout((type.timeoutSeconds + 15) * 1000)]);
+      res = await deliver(worker.url, worker.secret, request, signal);
+      // Waiting here rather than failing the attempt keeps the job's retries for real failures.
+      if (res.status !== "busy" || Date.now() > busyUntil || hatchetSignal.aborted) break;
+      await sleep(BUSY_RECHECK_MS, undefined, { signal: hatchetSignal }).catch(() => {});
+    }
+    if (res.status === "busy") throw new Error(res.reason);
     if (res.status === "retry") throw new Error(res.error);
     if (res.status === "error") throw new NonRetryableError(res.error);
     return res;

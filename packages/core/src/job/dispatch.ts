@@ -80,6 +80,17 @@ export async function dispatchTarget(deps: DispatchDeps, targetId: string): Prom
   }
 }
 
+/** The channel the relay LISTENs on; a notification carries a target id whose turn may have come. */
+export const DISPATCH_CHANNEL = "switchyard_dispatch";
+
+/**
+ * Asks the relay to dispatch the target once the surrounding transaction commits (Postgres delivers
+ * a NOTIFY on commit, and drops it on rollback). The relay's sweep catches any it missed.
+ */
+export async function wakeDispatcher(tx: DbOrTx, targetId: string): Promise<void> {
+  await tx.execute(sql`select pg_notify(${DISPATCH_CHANNEL}, ${targetId})`);
+}
+
 /** Targets with a job waiting and nothing in flight: the ones a sweep should dispatch. */
 export async function targetsReadyToDispatch(db: Db, limit = 500): Promise<string[]> {
   const rows = await db.execute<{ target_id: string }>(sql`

@@ -1,11 +1,12 @@
 // The job verbs behind the API. Each verb checks the tenant owns the target and the job (a
-// foreign id is "not found"), applies the state machine in one transaction, then dispatches.
+// foreign id is "not found") and applies the state machine in one transaction, which wakes the
+// relay's dispatcher on commit: no call to the orchestrator in the request path.
 import { type Db, jobHttpExchanges, jobLogs, jobs, type Tx, targets } from "@switchyard/db";
 import { and, asc, count, desc, eq, inArray } from "drizzle-orm";
 import { notFound, SwitchyardError } from "../errors.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
 import type { Scheduler } from "../scheduler.ts";
-import { addLog, dispatchTarget } from "./dispatch.ts";
+import { addLog, wakeDispatcher } from "./dispatch.ts";
 import { applyUserAction, type JobStatus, type UserAction } from "./status.ts";
 import { iso, type JobView, jobView } from "./view.ts";
 
@@ -37,10 +38,10 @@ export async function create(
       .returning();
     if (!job) throw new Error("insert returned no row");
     await addLog(tx, job.id, "system", "Job added to queue");
+    await wakeDispatcher(tx, targetId);
     return job;
   });
-  await dispatchTarget(deps, targetId);
-  return jobView((await findJob(deps.db, tenantId, targetId, row.id)) ?? row);
+  return jobView(row);
 }
 
 export async function get(db: Db, tenantId: string, targetId: string, jobId: string): Promise<JobView> {
@@ -119,13 +120,13 @@ export async function act(
     }
     const [updated] = await tx.update(jobs).set(set).where(eq(jobs.id, job.id)).returning();
     await addLog(tx, job.id, "system", logLine(action, job.status, t.stop !== undefined));
+    await wakeDispatcher(tx, targetId);
     // A job handed to Hatchet but not started has a run to withdraw; a running job is stopped
     // by its worker instead (the worker polls stop_requested), which then ends the run itself.
     const runToCancel = t.to === "canceled" && job.status === "queued" ? job.hatchetRunId : null;
     return { row: updated ?? job, runToCancel };
   });
   if (runToCancel) await deps.scheduler.cancel(runToCancel).catch(() => {});
-  await dispatchTarget(deps, targetId);
   return { message: messageFor(action, jobId, row.status), job: jobView(row) };
 }
 
@@ -146,9 +147,9 @@ export async function resolve(
       .where(eq(jobs.id, job.id))
       .returning();
     await addLog(tx, job.id, "system", "Job manually resolved");
+    await wakeDispatcher(tx, targetId);
     return updated ?? job;
   });
-  await dispatchTarget(deps, targetId);
   return jobView(row);
 }
 

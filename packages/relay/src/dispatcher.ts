@@ -1,0 +1,165 @@
+// The relay's dispatcher: hands targets' next jobs to Hatchet as soon as they may go. The API wakes
+// it with a NOTIFY when a job is created or unblocked, the relay itself when a run ends, and a
+// periodic sweep catches whatever a lost notification or a failed hand-over left waiting.
+import { Dispatch, type Scheduler } from "@switchyard/core";
+import type { Database } from "@switchyard/db";
+import type pg from "pg";
+
+export interface Dispatcher {
+  /** Dispatches the target (coalesced with a dispatch of it already waiting); resolves when done. */
+  wake(targetId: string): Promise<void>;
+  /** Dispatches every target that has a job waiting and nothing in flight. */
+  sweep(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface DispatcherOptions {
+  database: Database;
+  scheduler: Scheduler;
+  /** Hand-overs at once; each is a short transaction and one trigger call. */
+  concurrency?: number;
+  log: (msg: string) => void;
+}
+
+export async function startDispatcher(opts: DispatcherOptions): Promise<Dispatcher> {
+  const { database, scheduler, log } = opts;
+  const deps = { db: database.db, scheduler };
+  const queue = keyedQueue(opts.concurrency ?? 8, async (targetId) => {
+    await Dispatch.dispatchTarget(deps, targetId).catch((err: Error) => log(`dispatch failed: ${err.message}`));
+  });
+
+  let sweeping: Promise<number> | undefined;
+  const sweep = () => {
+    sweeping ??= Dispatch.targetsReadyToDispatch(database.db)
+      .then(async (ready) => {
+        await Promise.all(ready.map(queue.add));
+        return ready.length;
+      })
+      .finally(() => {
+        sweeping = undefined;
+      });
+    return sweeping;
+  };
+
+  const listener = listen(database.pool, Dispatch.DISPATCH_CHANNEL, {
+    onMessage: (targetId) => void queue.add(targetId),
+    // Notifications sent while no connection listened are gone: look at the table instead.
+    onConnect: () => void sweep().catch((err: Error) => log(`sweep failed: ${err.message}`)),
+    log,
+  });
+  await listener.ready;
+
+  return {
+    wake: queue.add,
+    sweep,
+    async stop() {
+      await listener.stop();
+      await queue.idle();
+    },
+  };
+}
+
+/**
+ * Runs `run(key)` for added keys with bounded concurrency, never twice at once for one key: a key
+ * added while it runs runs once more afterwards, however often it was added meanwhile. Written
+ * here because queue libraries (p-queue and the like) neither coalesce nor serialise per key.
+ */
+function keyedQueue(concurrency: number, run: (key: string) => Promise<void>) {
+  const waiting = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  const running = new Set<string>();
+  const idle = new Set<() => void>();
+
+  const pump = () => {
+    for (const [key, entry] of waiting) {
+      if (running.size >= concurrency) return;
+      if (running.has(key)) continue;
+      waiting.delete(key);
+      running.add(key);
+      void run(key).finally(() => {
+        running.delete(key);
+        entry.resolve();
+        pump();
+      });
+    }
+    if (running.size === 0 && waiting.size === 0) for (const done of idle) done();
+  };
+
+  return {
+    add(key: string): Promise<void> {
+      let entry = waiting.get(key);
+      if (!entry) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => {
+          resolve = r;
+        });
+        entry = { promise, resolve };
+        waiting.set(key, entry);
+        pump();
+      }
+      return entry.promise;
+    },
+    idle(): Promise<void> {
+      if (running.size === 0 && waiting.size === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const done = () => {
+          idle.delete(done);
+          resolve();
+        };
+        idle.add(done);
+      });
+    },
+  };
+}
+
+/** LISTENs on a dedicated pooled connection, reconnecting after a loss until stopped. */
+function listen(
+  pool: pg.Pool,
+  channel: string,
+  handlers: { onMessage: (payload: string) => void; onConnect: () => void; log: (msg: string) => void },
+) {
+  let stopped = false;
+  let client: pg.PoolClient | undefined;
+  let retry: NodeJS.Timeout | undefined;
+
+  const connect = async (): Promise<void> => {
+    const c = await pool.connect();
+    const lost = (err?: Error) => {
+      if (client !== c) return;
+      client = undefined;
+      c.release(err ?? true);
+      if (stopped) return;
+      handlers.log(`dispatch listener lost its connection${err ? `: ${err.message}` : ""}; reconnecting`);
+      const again = () => {
+        retry = undefined;
+        if (!stopped) connect().catch(() => (retry = setTimeout(again, 1000)));
+      };
+      retry = setTimeout(again, 1000);
+    };
+    c.on("notification", (n) => n.channel === channel && n.payload && handlers.onMessage(n.payload));
+    c.on("error", lost);
+    c.on("end", () => lost());
+    try {
+      // The channel is a constant identifier, not input.
+      await c.query(`LISTEN ${channel}`);
+    } catch (err) {
+      c.release(true);
+      throw err;
+    }
+    client = c;
+    handlers.onConnect();
+  };
+
+  return {
+    ready: connect(),
+    async stop() {
+      stopped = true;
+      clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      if (c) {
+        await c.query(`UNLISTEN ${channel}`).catch(() => {});
+        c.release();
+      }
+    },
+  };
+}
