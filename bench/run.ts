@@ -43,7 +43,7 @@ export const PARAMS = {
   scale: QUICK
     ? { jobs: 200, targets: 20, inFlight: 20, timeoutMs: 60_000, lanes: 4, jobsPerLane: 5 }
     : { jobs: 2000, targets: 200, inFlight: 20, timeoutMs: 240_000, lanes: 10, jobsPerLane: 10 },
-  handlers: QUICK ? { warmup: 10, calls: 50, partCalls: 20 } : { warmup: 50, calls: 500, partCalls: 200 },
+  handlers: QUICK ? { warmup: 10, calls: 50 } : { warmup: 50, calls: 500 },
   cancel: { runs: QUICK ? 5 : 20 },
   functions: { initRuns: QUICK ? 2 : 5 },
   /** Scenarios that might not finish within this budget are skipped; a hard stop (with cleanup) follows 15 s later. */

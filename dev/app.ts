@@ -4,7 +4,7 @@
 
 import { join } from "node:path";
 import { closeSharedDatabase, createDatabase, migrateDatabase, webhookWorkers } from "@switchyard/db";
-import { hatchetClient, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { HatchetRest, hatchetClient, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { type Relay, startRelay, Workers } from "@switchyard/relay";
 import { eq } from "drizzle-orm";
 import { apiRoutes, workerFunction } from "../infra/routes.ts";
@@ -79,6 +79,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       const relay = await startRelay({
         database,
         hatchet: hatchetClient(settings),
+        scheduler: new HatchetRest(settings),
         slots: opts.slots,
         log: (l) => log(`[relay] ${l}`),
       });

@@ -276,7 +276,7 @@ export function markdown(r: Json): string {
     lines.push(
       "### 3. API handlers in process (warm)",
       "",
-      `The Lambda handlers called directly with API Gateway v2 events, ${h.params.warmup} warm-up then ${h.params.calls} calls each, one database connection (one Lambda instance). Creates trigger Hatchet over REST as deployed, under a namespace of their own whose runs a separate no-op worker process completes at once (no relay or worker writes compete). list-all reads the first page of a tenant with ${num(h.params.listAllTotal, 0)} jobs.`,
+      `The Lambda handlers called directly with API Gateway v2 events, ${h.params.warmup} warm-up then ${h.params.calls} calls each, one database connection (one Lambda instance). A create commits the job and a NOTIFY; the stack's relay dispatches and runs each job meanwhile, as deployed. list-all reads the first page of a tenant with ${num(h.params.listAllTotal, 0)} jobs.`,
       "",
       table(
         ["handler", "p50", "p90", "p99", "max", "queries per call"],
@@ -284,18 +284,6 @@ export function markdown(r: Json): string {
           ["create", ...pct(h.create), ms(h.create.max), num(h.parts.queriesPerCreate)],
           ["get", ...pct(h.get), ms(h.get.max), num(h.parts.queriesPerGet)],
           ["list-all", ...pct(h.listAll), ms(h.listAll.max), num(h.parts.queriesPerListAll)],
-          [
-            "part of create: Hatchet REST trigger alone",
-            ...pct(h.parts.hatchetTrigger),
-            ms(h.parts.hatchetTrigger.max),
-            "–",
-          ],
-          [
-            "part of create: `Jobs.create` with an instant scheduler",
-            ...pct(h.parts.createDbOnly),
-            ms(h.parts.createDbOnly.max),
-            "–",
-          ],
         ],
       ),
       "",

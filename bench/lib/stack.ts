@@ -247,40 +247,6 @@ async function startAppProcess(env: Record<string, string>, log: (m: string) => 
   return { apiUrl, workerUrl, child, requests, otherLines };
 }
 
-/** Starts `node --import tsx <script>` and waits until it prints `readyText`. */
-export async function startScript(
-  script: string,
-  env: Record<string, string>,
-  readyText: string,
-  timeoutMs = 60_000,
-): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, script)], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  const ready = new Promise<void>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}: ${lines.slice(-10).join("\n")}`)));
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on("line", (line) => {
-        if (lines.length < 200) lines.push(line);
-        if (line.includes(readyText)) resolve();
-      });
-    }
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  try {
-    await ready;
-  } catch (err) {
-    await stopChild(child);
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  return child;
-}
-
 /** SIGTERM (the process drains and exits), SIGKILL after 10 s. Only this child, by its pid. */
 export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -1,39 +1,29 @@
 // Scenario 3: the API's Lambda handlers called in this process, warm, with API Gateway v2 events
-// built by hand, against the real database and engine. One database connection, as one Lambda
-// instance has. Creates hand their runs to Hatchet over REST as deployed, under a namespace of
-// their own served by a worker process that completes each run at once (bench/lib/noop-worker.ts):
-// the engine does its usual work per run, but no relay or worker writes compete with the handlers.
-// This measures the handlers on an otherwise quiet system; scenario 2 shows them under load.
+// built by hand, against the real database. One database connection, as one Lambda instance has.
+// A create wakes the stack's relay, which runs each job through Hatchet and the worker as deployed,
+// so the handlers are timed on a live system; scenario 2 shows them under heavy load.
 import { randomUUID } from "node:crypto";
-import { Jobs } from "@switchyard/core";
-import { closeSharedDatabase, sharedDatabase } from "@switchyard/db";
-import { HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { closeSharedDatabase } from "@switchyard/db";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import pg from "pg";
 import { makeContext } from "../../dev/local-server.ts";
 import { handler as createHandler } from "../../functions/api/jobs/create.ts";
 import { handler as getHandler } from "../../functions/api/jobs/get.ts";
 import { handler as listAllHandler } from "../../functions/api/jobs/list-all.ts";
-import { type Cleanups, type Stack, startScript, stopChild } from "../lib/stack.ts";
+import type { Cleanups, Stack } from "../lib/stack.ts";
 import { round, type Summary, summarize } from "../lib/stats.ts";
 
 export interface HandlersParams {
   warmup: number;
   calls: number;
-  /** Calls for the parts of a create measured on their own. */
-  partCalls: number;
 }
 
 export interface HandlersResult {
-  params: HandlersParams & { poolMax: number; namespace: string; listAllTotal: number };
+  params: HandlersParams & { poolMax: number; listAllTotal: number };
   create: Summary;
   get: Summary;
   listAll: Summary;
   parts: {
-    /** HatchetRest.submit alone: the REST trigger the create handler makes. */
-    hatchetTrigger: Summary;
-    /** Jobs.create with a scheduler that answers at once: the create's database work alone. */
-    createDbOnly: Summary;
     /** Round trips to Postgres per call, counted during the warm-up. */
     queriesPerCreate: number;
     queriesPerGet: number;
@@ -105,16 +95,10 @@ export async function runHandlers(
   cleanups: Cleanups,
   log: (m: string) => void,
 ): Promise<HandlersResult> {
-  const namespace = `benchapi${randomUUID().slice(0, 6)}`;
-  const env = { ...stack.engine.clientEnv, HATCHET_CLIENT_NAMESPACE: namespace, HATCHET_CLIENT_LOG_LEVEL: "ERROR" };
-  Object.assign(process.env, env, { DATABASE_URL: stack.appDbUrl, DATABASE_POOL_MAX: "1" });
+  Object.assign(process.env, { DATABASE_URL: stack.appDbUrl, DATABASE_POOL_MAX: "1" });
   cleanups.add("handler database pool", closeSharedDatabase);
 
-  const noop = await startScript("bench/lib/noop-worker.ts", env, "noop worker ready");
-  cleanups.add("no-op worker", () => stopChild(noop));
-
   const createTargets = await stack.targets(p.warmup + p.calls, "handlers");
-  const dbOnlyTargets = await stack.targets(p.partCalls + 10, "handlers-db");
   const ctx = () => makeContext("bench-api", 29_000);
   let errors = 0;
   const call = async (h: Handler, e: APIGatewayProxyEventV2) => {
@@ -177,31 +161,12 @@ export async function runHandlers(
   for (let i = 0; i < p.calls; i++) listMs.push((await call(listAllHandler as Handler, listEvent())).ms);
   log(`  handlers: create, get, list-all × ${p.calls} (list-all over ${listAllTotal} jobs)`);
 
-  // The parts of a create on their own: the REST trigger, and the database work.
-  const rest = new HatchetRest(hatchetSettingsFromEnv(env));
-  const triggerMs: number[] = [];
-  for (let i = 0; i < p.partCalls + 10; i++) {
-    const t0 = performance.now();
-    await rest.submit({ jobId: randomUUID(), tenantId: stack.tenant.id, targetId: randomUUID(), apiName: "echo" });
-    if (i >= 10) triggerMs.push(performance.now() - t0);
-  }
-  const db = sharedDatabase().db;
-  const instant = { submit: async () => randomUUID(), cancel: async () => {} };
-  const dbOnlyMs: number[] = [];
-  for (const [i, t] of dbOnlyTargets.entries()) {
-    const t0 = performance.now();
-    await Jobs.create({ db, scheduler: instant }, stack.tenant.id, t, { api_name: "echo", parameters: {} });
-    if (i >= 10) dbOnlyMs.push(performance.now() - t0);
-  }
-
   return {
-    params: { ...p, poolMax: 1, namespace, listAllTotal },
+    params: { ...p, poolMax: 1, listAllTotal },
     create: summarize(createMs),
     get: summarize(getMs),
     listAll: summarize(listMs),
     parts: {
-      hatchetTrigger: summarize(triggerMs),
-      createDbOnly: summarize(dbOnlyMs),
       queriesPerCreate: round(createQueries / p.warmup, 1),
       queriesPerGet: round(getQueries / p.warmup, 1),
       queriesPerListAll: round(listQueries / p.warmup, 1),

@@ -105,10 +105,8 @@ describe("worker crash", () => {
     expect(notFromOpenAttempts(report.violations, open)).toEqual([]);
   });
 
-  // Product bug: an attempt whose worker died keeps finished_at = NULL for ever, so the record says
-  // it is still running while the retry (and the target's next jobs) run. The invariant checker
-  // reports each as [overlap]. Remove `.fails` once abandoned attempts are closed.
-  it.fails("closes the attempts the crash abandoned, so the invariants hold", () => {
+  // An attempt whose worker died stops heartbeating; the retry closes it as abandoned.
+  it("closes the attempts the crash abandoned, so the invariants hold", () => {
     expect(abandoned).toBe(0);
     expect(report.violations).toEqual([]);
   });

@@ -22,6 +22,11 @@ import { deliver, WorkerCallError } from "./worker-client.ts";
 export interface RelayOptions {
   database: Database;
   hatchet: HatchetClient;
+  /**
+   * Triggers the runs the relay hands over. Hatchet's REST API: it fails within its timeout while
+   * the engine is away (the SDK's gRPC trigger retries for up to ~25 s, and may trigger twice).
+   */
+  scheduler: Scheduler;
   slots?: number;
   /** How often targets with waiting jobs are checked (a safety net: notifications dispatch at once). */
   sweepIntervalMs?: number;
@@ -67,19 +72,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     },
   });
 
-  // Runs are triggered over the worker's gRPC connection, a few times faster than REST.
-  const scheduler: Scheduler = {
-    async submit(input) {
-      const ref = await task.runNoWait(input, {
-        additionalMetadata: { job_id: input.jobId, target_id: input.targetId, tenant_id: input.tenantId },
-      });
-      return ref.getWorkflowRunId();
-    },
-    async cancel(runId) {
-      await hatchet.runs.cancel({ ids: [runId] });
-    },
-  };
-  const dispatcher = await startDispatcher({ database: opts.database, scheduler, log });
+  const dispatcher = await startDispatcher({ database: opts.database, scheduler: opts.scheduler, log });
   // The end of a run is the moment the target's next job can go. It is handed over just after
   // this run's completion leaves for Hatchet: triggered earlier, the next run would queue behind
   // this run's concurrency slot until the engine has recorded the completion.
