@@ -2,6 +2,7 @@
 // (Postgres reconciled with Hatchet) with nothing wrong and with runs Hatchet does not have.
 import { randomUUID } from "node:crypto";
 import { jobAttempts, jobs } from "@switchyard/db";
+import { hatchetClient, JOB_WORKFLOW } from "@switchyard/hatchet";
 import { HatchetRest } from "@switchyard/hatchet/rest";
 import { hatchetSettingsFromEnv } from "@switchyard/hatchet/settings";
 import { eq, sql } from "drizzle-orm";
@@ -294,6 +295,38 @@ describe("POST /api/jobs/queue/resync", () => {
     const logs = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`);
     expect(logs.body.map((l: { content: unknown }) => l.content)).toContain(
       `resync: Hatchet has no run ${lostRun}; the job goes back to waiting`,
+    );
+  });
+
+  it("the relay withdraws a run Hatchet holds without starting it, and the job runs on a new one", async () => {
+    const key = await tenantKey();
+    const targetId = await newTarget(key, "held-run");
+    const failed = await createJob(key, targetId, "fail");
+    await waitFor(key, targetId, failed, "error");
+    const jobId = await createJob(key, targetId, "echo", { held: true });
+    // A run the engine keeps queued for ever: the workflow registered under a namespace of its own
+    // (a worker declared, never started), so no worker takes its runs.
+    const held = { ...hatchetSettingsFromEnv(t.env), namespace: `held${randomUUID().slice(0, 8)}` };
+    const sdk = hatchetClient(held);
+    await sdk.worker("never-started", { workflows: [sdk.task({ name: JOB_WORKFLOW, fn: async () => ({}) })] });
+    const elsewhere = new HatchetRest(held);
+    const heldRun = await elsewhere.submit({ jobId, tenantId: "t", targetId, apiName: "echo" });
+    await t.database.db
+      .update(jobs)
+      .set({ hatchetRunId: heldRun, dispatchedAt: sql`now() - interval '1 minute'` })
+      .where(eq(jobs.id, jobId));
+    expect((await t.api(key, "POST", `${jobPath(targetId, failed)}/cancel/`)).status).toBe(200);
+    await hatchetSays(heldRun, "QUEUED");
+
+    // The relay has had free slots for longer than 1 s, and the run was handed over a minute ago.
+    expect(await t.app.relay?.releaseHeldRuns(1000)).toBe(1);
+    const done = await waitFor(key, targetId, jobId, "success");
+    expect(done.result).toEqual({ held: true });
+    expect(done.hatchet_run_id).not.toBe(heldRun);
+    await hatchetSays(heldRun, "CANCELLED");
+    const logs = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`);
+    expect(logs.body.map((l: { content: unknown }) => l.content)).toContain(
+      `Hatchet held run ${heldRun} for over 1 s without starting it; the job goes back to waiting`,
     );
   });
 

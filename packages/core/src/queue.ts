@@ -2,7 +2,7 @@
 // truth for what the API reports) with Hatchet (the truth for scheduling).
 import { type Db, jobAttempts, jobs, targets } from "@switchyard/db";
 import { and, desc, eq, isNull, or, sql } from "drizzle-orm";
-import { addLog, dispatchTarget, targetsReadyToDispatch } from "./job/dispatch.ts";
+import { dispatchTarget, targetsReadyToDispatch, withdrawHandOver } from "./job/dispatch.ts";
 import { failFromOrchestrator } from "./job/execution.ts";
 import type { Scheduler } from "./scheduler.ts";
 
@@ -96,7 +96,7 @@ export async function resync(deps: QueueDeps, tenantId: string) {
     if (!job.hatchetRunId) {
       const age = Date.now() - (job.dispatchedAt?.getTime() ?? 0);
       if (job.status === "queued" && age > LOST_SUBMISSION_MS) {
-        await requeue(db, job.id, "the hand-over to Hatchet never completed");
+        await withdrawHandOver(db, job.id, null, "resync: the hand-over to Hatchet never completed");
         repairs.push({
           job_id: job.id,
           target_id: job.targetId,
@@ -110,7 +110,7 @@ export async function resync(deps: QueueDeps, tenantId: string) {
     const handedOverAgo = Date.now() - (job.dispatchedAt ?? job.updatedAt).getTime();
     if (run === "NOT_FOUND" && handedOverAgo < NOT_FOUND_GRACE_MS) continue;
     if (run === "NOT_FOUND" && job.status === "queued") {
-      await requeue(db, job.id, `Hatchet has no run ${job.hatchetRunId}`);
+      await withdrawHandOver(db, job.id, job.hatchetRunId, `resync: Hatchet has no run ${job.hatchetRunId}`);
       repairs.push({
         job_id: job.id,
         target_id: job.targetId,
@@ -154,12 +154,4 @@ async function retryMayBeDue(db: Db, jobId: string): Promise<boolean> {
     .limit(1);
   const retrying = (last?.outcome as { status?: string } | null | undefined)?.status === "retry";
   return retrying && Date.now() - (last?.finishedAt?.getTime() ?? 0) < RETRY_GRACE_MS;
-}
-
-async function requeue(db: Db, jobId: string, why: string) {
-  await db
-    .update(jobs)
-    .set({ dispatchedAt: null, hatchetRunId: null, dispatchError: why, updatedAt: sql`now()` })
-    .where(and(eq(jobs.id, jobId), eq(jobs.status, "queued")));
-  await addLog(db, jobId, "system", `resync: ${why}; the job goes back to waiting`);
 }

@@ -10,7 +10,7 @@ import {
   type JsonObject,
   NonRetryableError,
 } from "@hatchet-dev/typescript-sdk/v1";
-import { Execution, type JobRunInput, JobTypes, type Scheduler } from "@switchyard/core";
+import { Dispatch, Execution, type JobRunInput, JobTypes, type Scheduler } from "@switchyard/core";
 import { type Database, type Db, jobs, webhookWorkers } from "@switchyard/db";
 import { CONCURRENCY_EXPRESSION, JOB_WORKFLOW, MAX_EXECUTION, MAX_RETRIES } from "@switchyard/hatchet";
 import { and, eq } from "drizzle-orm";
@@ -34,6 +34,12 @@ export interface RelayOptions {
   refreshIntervalMs?: number;
   /** How long a stop waits for running deliveries. */
   graceMs?: number;
+  /**
+   * A run handed over this long ago that has not started while this relay had free slots all
+   * along is held by the engine (seen after an engine restart: assigned, never sent): it is
+   * withdrawn and the job handed over again.
+   */
+  heldAfterMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -41,6 +47,8 @@ export interface Relay {
   stop(): Promise<void>;
   /** Dispatches every target that has a job waiting and nothing in flight. */
   sweep(): Promise<number>;
+  /** Withdraws and hands over again the runs the engine holds without starting; returns how many. */
+  releaseHeldRuns(heldAfterMs?: number): Promise<number>;
 }
 
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
@@ -48,6 +56,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const { db } = opts.database;
   const log = opts.log ?? ((m: string) => console.log(`[relay] ${m}`));
   const inFlight = new Set<Promise<unknown>>();
+  const slots = opts.slots ?? 100;
+  // Since when this relay has had a free slot (a run not started meanwhile was not waiting for one).
+  let freeSince = Date.now();
 
   const task = hatchet.task<JobRunInput, JsonObject>({
     name: JOB_WORKFLOW,
@@ -62,10 +73,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     fn: async (input, ctx) => {
       const work = relayRun(db, input, ctx);
       inFlight.add(work);
+      if (inFlight.size >= slots) freeSince = Number.POSITIVE_INFINITY;
       try {
         // The worker's answer is parsed JSON, so it is a JSON object as the SDK wants.
         return (await work) as unknown as JsonObject;
       } finally {
+        if (inFlight.size >= slots) freeSince = Date.now();
         inFlight.delete(work);
         handOverNext(input.targetId);
       }
@@ -80,7 +93,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
   const worker = await hatchet.worker("switchyard-relay", {
     workflows: [task],
-    slots: opts.slots ?? 100,
+    slots,
     handleKill: false,
   });
   void worker.start();
@@ -94,13 +107,35 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       return 0;
     });
   await sweep();
+  const releaseHeldRuns = async (heldAfterMs = opts.heldAfterMs ?? 3 * 60_000) => {
+    if (Date.now() - freeSince < heldAfterMs) return 0;
+    let released = 0;
+    for (const job of await Dispatch.staleHandOvers(db, heldAfterMs)) {
+      const runId = job.hatchetRunId ?? "";
+      // Withdrawn first, so a run that starts after all finds the job no longer its own.
+      const why = `Hatchet held run ${runId} for over ${Math.round(heldAfterMs / 1000)} s without starting it`;
+      if (!(await Dispatch.withdrawHandOver(db, job.id, runId, why))) continue;
+      // Until the engine drops it, the held run keeps the target's concurrency slot.
+      await opts.scheduler
+        .cancel(runId)
+        .catch((err: Error) => log(`cancel of held run ${runId} failed: ${err.message}`));
+      void dispatcher.wake(job.targetId);
+      released++;
+    }
+    if (released) log(`released ${released} run(s) the engine held without starting`);
+    return released;
+  };
   const timers = [
     setInterval(() => void sweep(), opts.sweepIntervalMs ?? 2000),
-    setInterval(() => void refresh(), opts.refreshIntervalMs ?? 30_000),
+    setInterval(() => {
+      void refresh();
+      void releaseHeldRuns().catch((err: Error) => log(`held-run check failed: ${err.message}`));
+    }, opts.refreshIntervalMs ?? 30_000),
   ];
 
   return {
     sweep: dispatcher.sweep,
+    releaseHeldRuns,
     async stop() {
       for (const t of timers) clearInterval(t);
       // Stop taking work, then let running deliveries finish within the grace period.

@@ -80,6 +80,39 @@ export async function dispatchTarget(deps: DispatchDeps, targetId: string): Prom
   }
 }
 
+/** Jobs handed over more than `olderThanMs` ago whose run has not started. */
+export async function staleHandOvers(db: Db, olderThanMs: number) {
+  return db
+    .select({ id: jobs.id, targetId: jobs.targetId, hatchetRunId: jobs.hatchetRunId })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.status, "queued"),
+        isNotNull(jobs.hatchetRunId),
+        sql`${jobs.dispatchedAt} < now() - make_interval(secs => ${olderThanMs / 1000})`,
+      ),
+    )
+    .limit(100);
+}
+
+/** Puts a handed-over job that never started back to waiting, with the reason on the row and in its logs. */
+export async function withdrawHandOver(db: Db, jobId: string, runId: string | null, why: string): Promise<boolean> {
+  const done = await db
+    .update(jobs)
+    .set({ dispatchedAt: null, hatchetRunId: null, dispatchError: why, updatedAt: sql`now()` })
+    .where(
+      and(
+        eq(jobs.id, jobId),
+        eq(jobs.status, "queued"),
+        runId === null ? isNull(jobs.hatchetRunId) : eq(jobs.hatchetRunId, runId),
+      ),
+    )
+    .returning({ id: jobs.id });
+  if (done.length === 0) return false;
+  await addLog(db, jobId, "system", `${why}; the job goes back to waiting`);
+  return true;
+}
+
 /** The channel the relay LISTENs on; a notification carries a target id whose turn may have come. */
 export const DISPATCH_CHANNEL = "switchyard_dispatch";
 
