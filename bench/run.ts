@@ -147,8 +147,8 @@ function goals(s: Record<string, ScenarioResult>): Goal[] {
   const h = s.apiHandlers;
   if (h?.create) {
     out.push({
-      goal: `API create handler p99 ≤ ${GOALS.createP99Ms} ms (in process, warm)`,
-      measured: `${h.create.p99} ms (p50 ${h.create.p50} ms)`,
+      goal: `API create handler p99 ≤ ${GOALS.createP99Ms} ms (in process, warm, nothing running)`,
+      measured: `${h.create.p99} ms (p50 ${h.create.p50} ms)${h.createLive ? `; while the relay runs each job: p99 ${h.createLive.p99} ms (p50 ${h.createLive.p50} ms)` : ""}`,
       met: h.create.p99 <= GOALS.createP99Ms,
     });
   } else {

@@ -41,7 +41,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
       for (const s of stops.reverse()) await s();
     },
   };
-  const database = createDatabase(databaseUrl, { max: 5 });
+  // The relay's 100 slots, its dispatcher (8 hand-overs at once) and its LISTEN connection share this
+  // pool; the API and worker handlers have their own (DATABASE_POOL_MAX).
+  const database = createDatabase(databaseUrl, { max: 10 });
   stops.push(() => database.close());
   // The handlers served in this process share one pool; it closes with the app.
   stops.push(closeSharedDatabase);

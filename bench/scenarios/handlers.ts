@@ -1,7 +1,8 @@
 // Scenario 3: the API's Lambda handlers called in this process, warm, with API Gateway v2 events
 // built by hand, against the real database. One database connection, as one Lambda instance has.
-// A create wakes the stack's relay, which runs each job through Hatchet and the worker as deployed,
-// so the handlers are timed on a live system; scenario 2 shows them under heavy load.
+// Creates are timed twice: on a blocked target (the relay's dispatch finds it blocked, nothing
+// runs: the handler on a quiet system), and on fresh targets, where the stack's relay runs every
+// created job through Hatchet and the worker meanwhile; scenario 2 shows them under heavy load.
 import { randomUUID } from "node:crypto";
 import { closeSharedDatabase } from "@switchyard/db";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
@@ -20,7 +21,10 @@ export interface HandlersParams {
 
 export interface HandlersResult {
   params: HandlersParams & { poolMax: number; listAllTotal: number };
+  /** On a blocked target: nothing runs meanwhile. */
   create: Summary;
+  /** On fresh targets: the relay runs each created job while the next creates are timed. */
+  createLive: Summary;
   get: Summary;
   listAll: Summary;
   parts: {
@@ -33,6 +37,14 @@ export interface HandlersResult {
 }
 
 type Handler = (event: APIGatewayProxyEventV2, context: ReturnType<typeof makeContext>) => Promise<unknown>;
+
+async function until(check: () => Promise<boolean>, label: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 function event(opts: {
   routeKey: string;
@@ -118,18 +130,32 @@ export async function runHandlers(
       body: { api_name: "echo", parameters: { bench: true } },
     });
 
-  // create
+  // create, quiet: every job goes to one target blocked by a failed job, so the relay's dispatch
+  // finds it blocked and nothing runs while the handler is timed.
+  const [blocked = ""] = await stack.targets(1, "handlers-blocked");
+  const failed = await stack.api("POST", `/api/targets/${blocked}/jobs/`, { api_name: "fail", parameters: {} });
+  await until(async () => {
+    const r = await stack.api("GET", `/api/targets/${blocked}/jobs/${failed.body.id}`);
+    return r.body.status === "error";
+  }, "the blocking job to fail");
   const created: Array<{ target: string; id: string }> = [];
-  const createMs: number[] = [];
   const createQueries = await countQueries(async () => {
-    for (const t of createTargets.slice(0, p.warmup)) {
-      const r = await call(createHandler as Handler, createEvent(t));
-      created.push({ target: t, id: String(r.body.id) });
+    for (let i = 0; i < p.warmup; i++) {
+      const r = await call(createHandler as Handler, createEvent(blocked));
+      created.push({ target: blocked, id: String(r.body.id) });
     }
   });
-  for (const t of createTargets.slice(p.warmup)) {
-    const r = await call(createHandler as Handler, createEvent(t));
+  const createMs: number[] = [];
+  for (let i = 0; i < p.calls; i++) {
+    const r = await call(createHandler as Handler, createEvent(blocked));
     createMs.push(r.ms);
+    created.push({ target: blocked, id: String(r.body.id) });
+  }
+  // create, live: each job on a target of its own, so the relay runs every one meanwhile.
+  const liveMs: number[] = [];
+  for (const [i, t] of createTargets.entries()) {
+    const r = await call(createHandler as Handler, createEvent(t));
+    if (i >= p.warmup) liveMs.push(r.ms);
     created.push({ target: t, id: String(r.body.id) });
   }
 
@@ -164,6 +190,7 @@ export async function runHandlers(
   return {
     params: { ...p, poolMax: 1, listAllTotal },
     create: summarize(createMs),
+    createLive: summarize(liveMs),
     get: summarize(getMs),
     listAll: summarize(listMs),
     parts: {

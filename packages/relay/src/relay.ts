@@ -10,8 +10,8 @@ import {
   type JsonObject,
   NonRetryableError,
 } from "@hatchet-dev/typescript-sdk/v1";
-import { Dispatch, Execution, type JobRunInput, JobTypes, type Scheduler } from "@switchyard/core";
-import { type Database, type Db, jobs, webhookWorkers } from "@switchyard/db";
+import { Dispatch, Execution, type JobRunInput, type Scheduler } from "@switchyard/core";
+import { type Database, type Db, jobs } from "@switchyard/db";
 import { CONCURRENCY_EXPRESSION, JOB_WORKFLOW, MAX_EXECUTION, MAX_RETRIES } from "@switchyard/hatchet";
 import { and, eq } from "drizzle-orm";
 import type { DeliveryResponse } from "./contract.ts";
@@ -153,10 +153,8 @@ const BUSY_RECHECK_MS = 500;
 
 async function relayRun(db: Db, input: JobRunInput, ctx: Context<JobRunInput>): Promise<DeliveryResponse> {
   const attempt = ctx.retryCount();
-  const type = await JobTypes.findJobType(db, input.apiName);
+  const type = await Registry.deliveryTarget(db, input.apiName);
   if (!type) return fail(db, input.jobId, `no registered worker serves job type '${input.apiName}'`);
-  const [worker] = await db.select().from(webhookWorkers).where(eq(webhookWorkers.id, type.workerId));
-  if (!worker) return fail(db, input.jobId, `the worker serving '${input.apiName}' was removed`);
 
   // A cancel of the run in Hatchet becomes a stop request the worker sees (it cannot receive a
   // second request for the invocation), so its executor is aborted too.
@@ -185,7 +183,7 @@ async function relayRun(db: Db, input: JobRunInput, ctx: Context<JobRunInput>): 
     let res: DeliveryResponse;
     for (;;) {
       const signal = AbortSignal.any([hatchetSignal, AbortSignal.timeout((type.timeoutSeconds + 15) * 1000)]);
-      res = await deliver(worker.url, worker.secret, request, signal);
+      res = await deliver(type.url, type.secret, request, signal);
       // Waiting here rather than failing the attempt keeps the job's retries for real failures.
       if (res.status !== "busy" || Date.now() > busyUntil || hatchetSignal.aborted) break;
       await sleep(BUSY_RECHECK_MS, undefined, { signal: hatchetSignal }).catch(() => {});

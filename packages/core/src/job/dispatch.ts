@@ -3,7 +3,7 @@
 // started) and nothing blocks it (paused, error). So a blocked target's later jobs hold no
 // worker slot, and FIFO per target is the order of `seq`.
 import { type Db, type DbOrTx, jobLogs, jobs, targets } from "@switchyard/db";
-import { and, asc, eq, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
 import type { Scheduler } from "../scheduler.ts";
 
 export interface DispatchDeps {
@@ -13,48 +13,39 @@ export interface DispatchDeps {
 
 export type DispatchOutcome =
   | { dispatched: true; jobId: string; runId: string }
-  | { dispatched: false; reason: "busy" | "blocked" | "empty" | "missing" }
+  /** Something of the target is in flight or blocks it, nothing waits, or the target is gone. */
+  | { dispatched: false; reason: "not ready" }
   | { dispatched: false; reason: "unreachable"; jobId: string; error: string };
 
+/** True when a job of the target is in flight (running, or handed over) or blocks it. */
+const inFlightOrBlocked = (targetId: SQL) => sql`exists (
+  select 1 from ${jobs} a where a.target_id = ${targetId}
+    and (a.status in ('running', 'paused', 'error') or (a.status = 'queued' and a.dispatched_at is not null)))`;
+
 export async function dispatchTarget(deps: DispatchDeps, targetId: string): Promise<DispatchOutcome> {
-  const claim = await deps.db.transaction(async (tx) => {
-    // The target row lock serialises dispatchers of one target (API, relay, resync).
-    const locked = await tx.execute(sql`select id from ${targets} where ${targets.id} = ${targetId} for update`);
-    if (locked.rowCount === 0) return { reason: "missing" as const };
-    const [active] = await tx
-      .select({ status: jobs.status })
-      .from(jobs)
-      .where(
-        and(
-          eq(jobs.targetId, targetId),
-          or(
-            inArray(jobs.status, ["running", "paused", "error"]),
-            and(eq(jobs.status, "queued"), isNotNull(jobs.dispatchedAt)),
-          ),
-        ),
-      )
-      .limit(1);
-    if (active) {
-      return {
-        reason: active.status === "paused" || active.status === "error" ? ("blocked" as const) : ("busy" as const),
-      };
-    }
-    const [next] = await tx
-      .select()
-      .from(jobs)
-      .where(and(eq(jobs.targetId, targetId), eq(jobs.status, "queued")))
-      .orderBy(asc(jobs.seq))
-      .limit(1);
-    if (!next) return { reason: "empty" as const };
-    await tx
+  const job = await deps.db.transaction(async (tx) => {
+    // The target row lock serialises dispatchers of one target (relays, resync). The claim is a
+    // statement of its own so that its snapshot, taken after the lock, sees what the previous
+    // holder committed.
+    await tx.execute(sql`select 1 from ${targets} where ${targets.id} = ${targetId} for update`);
+    const [claimed] = await tx
       .update(jobs)
       .set({ dispatchedAt: sql`now()`, dispatchError: null, hatchetRunId: null })
-      .where(eq(jobs.id, next.id));
-    return { job: next };
+      .where(
+        and(
+          eq(
+            jobs.id,
+            sql`(select id from ${jobs} where target_id = ${targetId} and status = 'queued' order by seq limit 1)`,
+          ),
+          isNull(jobs.dispatchedAt),
+          sql`not ${inFlightOrBlocked(sql`${targetId}`)}`,
+        ),
+      )
+      .returning();
+    return claimed;
   });
-  if (!("job" in claim) || !claim.job) return { dispatched: false, reason: "reason" in claim ? claim.reason : "empty" };
+  if (!job) return { dispatched: false, reason: "not ready" };
 
-  const { job } = claim;
   // The network call happens outside the lock; a failure puts the job back to waiting with the
   // reason on the row, and the next dispatch (relay sweep, resync, any action) tries again.
   try {
@@ -129,9 +120,7 @@ export async function targetsReadyToDispatch(db: Db, limit = 500): Promise<strin
   const rows = await db.execute<{ target_id: string }>(sql`
     select distinct q.target_id from ${jobs} q
     where q.status = 'queued' and q.dispatched_at is null
-      and not exists (
-        select 1 from ${jobs} a where a.target_id = q.target_id
-          and (a.status in ('running', 'paused', 'error') or (a.status = 'queued' and a.dispatched_at is not null)))
+      and not ${inFlightOrBlocked(sql`q.target_id`)}
     limit ${limit}`);
   return rows.rows.map((r) => r.target_id);
 }

@@ -2,7 +2,7 @@
 // Deliveries are at least once, so every step is keyed on (job id, attempt): a repeated delivery
 // of a finished attempt gets the stored outcome and runs nothing.
 import { type Db, type DbOrTx, jobAttempts, jobHttpExchanges, jobs } from "@switchyard/db";
-import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { addLog } from "./dispatch.ts";
 import type { JobStatus, StopRequest } from "./status.ts";
 
@@ -118,19 +118,18 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
  */
 async function takeOverAbandoned(tx: DbOrTx, jobId: string): Promise<{ attempt: number } | undefined> {
   const lease = sql`now() - make_interval(secs => ${ATTEMPT_LEASE_MS / 1000})`;
-  await tx
-    .update(jobAttempts)
-    .set({
-      finishedAt: sql`greatest(${jobAttempts.startedAt}, ${jobAttempts.heartbeatAt})`,
-      outcome: sql`jsonb_build_object('status', 'abandoned', 'error', 'no heartbeat from its worker since ' || ${jobAttempts.heartbeatAt}::text)`,
-    })
-    .where(and(eq(jobAttempts.jobId, jobId), isNull(jobAttempts.finishedAt), lt(jobAttempts.heartbeatAt, lease)));
-  const [live] = await tx
-    .select({ attempt: jobAttempts.attempt })
-    .from(jobAttempts)
-    .where(and(eq(jobAttempts.jobId, jobId), isNull(jobAttempts.finishedAt)))
-    .limit(1);
-  return live;
+  // One statement: the closing update and the select share a snapshot, so the select keeps to
+  // the attempts the update left open (fresh heartbeats).
+  const { rows } = await tx.execute<{ attempt: number }>(sql`
+    with closed as (
+      update ${jobAttempts}
+      set finished_at = greatest(started_at, heartbeat_at),
+          outcome = jsonb_build_object('status', 'abandoned', 'error', 'no heartbeat from its worker since ' || heartbeat_at::text)
+      where job_id = ${jobId} and finished_at is null and heartbeat_at < ${lease})
+    select attempt from ${jobAttempts}
+    where job_id = ${jobId} and finished_at is null and heartbeat_at >= ${lease}
+    limit 1`);
+  return rows[0];
 }
 
 /** Ends the attempt and, unless another attempt follows, the job. Returns the stored outcome. */
