@@ -24,10 +24,11 @@ const inFlightOrBlocked = (targetId: SQL) => sql`exists (
 
 export async function dispatchTarget(deps: DispatchDeps, targetId: string): Promise<DispatchOutcome> {
   const job = await deps.db.transaction(async (tx) => {
-    // The target row lock serialises dispatchers of one target (relays, resync). The claim is a
-    // statement of its own so that its snapshot, taken after the lock, sees what the previous
-    // holder committed.
-    await tx.execute(sql`select 1 from ${targets} where ${targets.id} = ${targetId} for update`);
+    // The target row lock serialises dispatchers of one target (relays, resync). NO KEY UPDATE,
+    // not UPDATE: a job insert takes KEY SHARE on its target (the foreign key), which UPDATE
+    // would block, making every create wait for a dispatch in progress. The claim is a statement
+    // of its own so that its snapshot, taken after the lock, sees what the previous holder committed.
+    await tx.execute(sql`select 1 from ${targets} where ${targets.id} = ${targetId} for no key update`);
     const [claimed] = await tx
       .update(jobs)
       .set({ dispatchedAt: sql`now()`, dispatchError: null, hatchetRunId: null })

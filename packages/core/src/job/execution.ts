@@ -44,7 +44,7 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
       .select()
       .from(jobs)
       .where(and(eq(jobs.id, d.jobId), eq(jobs.tenantId, d.tenantId)))
-      .for("update");
+      .for("no key update");
     if (!job) return { kind: "skip", reason: "job not found" };
     const [done] = await tx
       .select()

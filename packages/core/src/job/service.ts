@@ -190,7 +190,7 @@ async function lockJob(tx: Tx, tenantId: string, targetId: string, jobId: string
     .select()
     .from(jobs)
     .where(and(eq(jobs.id, jobId), eq(jobs.tenantId, tenantId), eq(jobs.targetId, targetId)))
-    .for("update");
+    .for("no key update");
   if (!job) throw notFound("job", jobId);
   return job;
 }
