@@ -5,15 +5,15 @@ import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import httpJsonBodyParser from "@middy/http-json-body-parser";
 import { SwitchyardError, Tenants } from "@switchyard/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { type Deps, deps } from "./deps.ts";
 import { statusFor } from "./errors.ts";
 
 /** Larger bodies are refused before parsing (API Gateway's own limit is 10 MiB). */
 export const MAX_BODY_BYTES = 256 * 1024;
 
-type Schema = z.ZodType;
-type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+type Schema = z.ZodMiniType;
+type Out<S> = S extends z.ZodMiniType ? z.output<S> : undefined;
 
 export interface Request<P, Q, B> {
   path: P;

@@ -1,9 +1,9 @@
 // OpenAPI 3.1 generated from the route table and the zod schemas the handlers validate with.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { apiRoutes, routeKey } from "../../../infra/routes.ts";
 import * as S from "./schemas.ts";
 
-type Spec = { summary: string; path?: z.ZodObject; query?: z.ZodObject; body?: z.ZodType };
+type Spec = { summary: string; path?: z.ZodMiniObject; query?: z.ZodMiniObject; body?: z.ZodMiniType };
 
 const specs: Record<string, Spec> = {
   "GET /api/jobs/": { summary: "List the tenant's jobs", query: S.ListAllJobsQuery },
@@ -37,15 +37,15 @@ const specs: Record<string, Spec> = {
   "GET /api/openapi.json": { summary: "This document" },
 };
 
-const schema = (t: z.ZodType) => z.toJSONSchema(t, { io: "input", target: "draft-2020-12" });
+const schema = (t: z.ZodMiniType) => z.toJSONSchema(t, { io: "input", target: "draft-2020-12" });
 
-function parameters(where: "path" | "query", obj?: z.ZodObject) {
+function parameters(where: "path" | "query", obj?: z.ZodMiniObject) {
   if (!obj) return [];
   return Object.entries(obj.shape).map(([name, t]) => ({
     name,
     in: where,
-    required: where === "path" || !(t as z.ZodType).safeParse(undefined).success,
-    schema: schema(t as z.ZodType),
+    required: where === "path" || !(t as z.ZodMiniType).safeParse(undefined).success,
+    schema: schema(t as z.ZodMiniType),
   }));
 }
 
