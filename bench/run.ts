@@ -172,9 +172,11 @@ function goals(s: Record<string, ScenarioResult>): Goal[] {
       met: f.api.maxBytes <= GOALS.apiBundleBytes,
     });
     out.push({
-      goal: `cold module init ≤ ${GOALS.coldInitMs} ms (every function, median)`,
-      measured: `slowest ${f.all.maxInitMs} ms (${f.all.slowest}); slowest API ${f.api.maxInitMs} ms`,
-      met: f.all.maxInitMs <= GOALS.coldInitMs,
+      // The issue sets the goal for the API functions; the worker and the deploy-time functions
+      // carry the job types (classic zod) and are shown beside it.
+      goal: `API function cold module init ≤ ${GOALS.coldInitMs} ms (median)`,
+      measured: `slowest API ${f.api.maxInitMs} ms (${f.api.slowest}); slowest of all ${f.all.maxInitMs} ms (${f.all.slowest})`,
+      met: f.api.maxInitMs <= GOALS.coldInitMs,
     });
   } else {
     out.push({ goal: "functions", measured: failed("functions"), met: false });
