@@ -27,3 +27,15 @@ const tls = $dev ? "" : "?sslmode=verify-full";
 
 /** DATABASE_URL as the code reads it, built from the database's link properties. */
 export const databaseUrl = $interpolate`postgresql://${db.username}:${db.password.apply(encodeURIComponent)}@${db.host}:${db.port}/${db.database}${tls}`;
+
+/**
+ * DATABASE_URL for the relay, straight to the instance: it holds a LISTEN session (the dispatcher's
+ * wake-up), which a multiplexing proxy cannot keep, and as one long-lived service with a bounded
+ * pool it gains nothing from the proxy. The instance's certificate is signed by the RDS CA, which
+ * Node does not ship, so the connection is encrypted without verification; it never leaves the VPC.
+ */
+export const relayDatabaseUrl = $dev
+  ? databaseUrl
+  : $interpolate`postgresql://${db.username}:${db.password.apply(encodeURIComponent)}@${
+      db.nodes.instance?.address ?? db.host
+    }:${db.port}/${db.database}?sslmode=no-verify`;

@@ -1,7 +1,7 @@
 // The relay: a long-running process (Hatchet's worker side) on Fargate that hands each job to the
 // webhook workers. Optionally a self-hosted Hatchet engine in the same cluster.
 import { DEFAULT_PORTS, engineEnv, HATCHET_VERSION } from "../dev/hatchet.ts";
-import { databaseUrl, db, vpc } from "./network.ts";
+import { db, relayDatabaseUrl, vpc } from "./network.ts";
 import { hatchetToken, webhookSecret } from "./secrets.ts";
 import { worker } from "./worker.ts";
 
@@ -69,7 +69,7 @@ export const relay = new sst.aws.Service("Relay", {
   memory: "0.5 GB",
   architecture: "arm64",
   environment: {
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: relayDatabaseUrl,
     HATCHET_CLIENT_TOKEN: hatchetToken.value,
     WEBHOOK_SIGNING_SECRET: webhookSecret.value,
     ...hatchetEnv,
