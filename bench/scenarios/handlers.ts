@@ -186,6 +186,18 @@ export async function runHandlers(
   const listMs: number[] = [];
   for (let i = 0; i < p.calls; i++) listMs.push((await call(listAllHandler as Handler, listEvent())).ms);
   log(`  handlers: create, get, list-all × ${p.calls} (list-all over ${listAllTotal} jobs)`);
+  // The live creates' jobs run on after the timing; the next scenario starts on an idle stack.
+  await until(
+    async () => {
+      const r = await stack.pool.query<{ n: string }>(
+        "select count(*) as n from jobs where target_id = any($1) and status in ('queued', 'running')",
+        [createTargets],
+      );
+      return r.rows[0]?.n === "0";
+    },
+    "the live creates' jobs to finish",
+    180_000,
+  );
 
   return {
     params: { ...p, poolMax: 1, listAllTotal },
