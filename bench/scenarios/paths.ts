@@ -1,5 +1,5 @@
 // Scenario 1: the same no-op `echo` job through switchyard's full path (HTTP create → API →
-// Postgres → Hatchet → relay → signed POST → worker → Postgres) and through a plain Hatchet SDK
+// Postgres, NOTIFY → relay's dispatcher → Hatchet → relay → signed POST → worker → Postgres) and through a plain Hatchet SDK
 // worker on the same engine, in alternating rounds so drift in the machine's load hits both alike.
 import { randomUUID } from "node:crypto";
 import { engineTimes } from "../lib/engine-timing.ts";
@@ -298,8 +298,8 @@ async function breakdownOf(stack: Stack, relay: JobTiming[], native: JobTiming[]
   return {
     relay: segs(relay, r.rows, [
       ["client: API create answered (HTTP round trip)", (j) => j.acked - j.sent],
-      ["API: send → job handed to Hatchet (dispatched_at)", (j) => (j.dispatched ?? 0) - j.sent],
-      ["API: dispatched_at → engine task inserted (REST trigger)", (j, at) => inserted(at) - (j.dispatched ?? 0)],
+      ["create sent → relay's dispatcher claims it (dispatched_at)", (j) => (j.dispatched ?? 0) - j.sent],
+      ["relay: dispatched_at → engine task inserted (REST trigger)", (j, at) => inserted(at) - (j.dispatched ?? 0)],
       ...hatchetParts,
       ["relay: started → job started_at (lookups, signed POST, worker begins)", (j, at) => j.start - started(at)],
       ["worker: started_at → completed_at (executor and final writes)", (j) => j.done - j.start],

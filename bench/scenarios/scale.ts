@@ -215,17 +215,17 @@ export async function runScale(stack: Stack, p: ScaleParams, log: (m: string) =>
   ).catch(() => undefined);
   const insertedOf = new Map(createTimes?.rows.map((r) => [r.runId, r.at.INSERTED ?? Number.NaN]) ?? []);
   const createParts: Record<string, number[]> = {
-    "send → job handed to Hatchet (dispatched_at)": [],
-    "dispatched_at → engine task inserted (REST trigger)": [],
-    "engine task inserted → create answered": [],
+    "create sent → relay's dispatcher claims it (dispatched_at)": [],
+    "relay: dispatched_at → engine task inserted (REST trigger)": [],
+    "engine task inserted → create answered (negative: the create answers first)": [],
   };
   for (const j of createSample) {
     const s = c.sentAt.get(j.id);
     const inserted = insertedOf.get(j.run ?? "") ?? Number.NaN;
     if (!s || j.dispatched === null) continue;
-    createParts["send → job handed to Hatchet (dispatched_at)"]?.push(j.dispatched - s.sent);
-    createParts["dispatched_at → engine task inserted (REST trigger)"]?.push(inserted - j.dispatched);
-    createParts["engine task inserted → create answered"]?.push(s.acked - inserted);
+    createParts["create sent → relay's dispatcher claims it (dispatched_at)"]?.push(j.dispatched - s.sent);
+    createParts["relay: dispatched_at → engine task inserted (REST trigger)"]?.push(inserted - j.dispatched);
+    createParts["engine task inserted → create answered (negative: the create answers first)"]?.push(s.acked - inserted);
   }
   const served = stack.app.requests.filter((r) => r.at >= servedFrom && r.at <= servedTo + 1000);
 
