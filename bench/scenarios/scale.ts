@@ -225,7 +225,9 @@ export async function runScale(stack: Stack, p: ScaleParams, log: (m: string) =>
     if (!s || j.dispatched === null) continue;
     createParts["create sent → relay's dispatcher claims it (dispatched_at)"]?.push(j.dispatched - s.sent);
     createParts["relay: dispatched_at → engine task inserted (REST trigger)"]?.push(inserted - j.dispatched);
-    createParts["engine task inserted → create answered (negative: the create answers first)"]?.push(s.acked - inserted);
+    createParts["engine task inserted → create answered (negative: the create answers first)"]?.push(
+      s.acked - inserted,
+    );
   }
   const served = stack.app.requests.filter((r) => r.at >= servedFrom && r.at <= servedTo + 1000);
 
