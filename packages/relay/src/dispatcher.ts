@@ -49,10 +49,13 @@ export async function startDispatcher(opts: DispatcherOptions): Promise<Dispatch
   });
   await listener.ready;
 
+  let stopped = false;
   return {
-    wake: queue.add,
+    // After stop, a wake (a run ending during the drain) is left to the next relay's sweep.
+    wake: (targetId) => (stopped ? Promise.resolve() : queue.add(targetId)),
     sweep,
     async stop() {
+      stopped = true;
       await listener.stop();
       await queue.idle();
     },
@@ -156,10 +159,8 @@ function listen(
       clearTimeout(retry);
       const c = client;
       client = undefined;
-      if (c) {
-        await c.query(`UNLISTEN ${channel}`).catch(() => {});
-        c.release();
-      }
+      // Destroyed rather than returned to the pool: its session and its handlers go with it.
+      c?.release(true);
     },
   };
 }
