@@ -11,16 +11,13 @@ import { checkInvariants } from "../support/invariants.ts";
 import { poll } from "../support/poll.ts";
 import {
   type ApiResponse,
-  appDatabase,
   Cleanups,
   client,
-  freePort,
   invariants,
   jobRows,
   mapLimit,
   prng,
   type Stack,
-  sharedHatchetEnv,
   sleep,
   startStack,
   statusCounts,
@@ -49,12 +46,7 @@ const cleanups = new Cleanups();
 let s: Stack;
 
 beforeAll(async () => {
-  s = await startStack({
-    databaseUrl: await appDatabase(cleanups),
-    hatchetEnv: sharedHatchetEnv(),
-    workerPort: await freePort(),
-    cleanups,
-  });
+  s = await startStack({ cleanups });
 });
 afterAll(() => cleanups.run());
 

@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InvariantReport } from "../support/invariants.ts";
 import { poll } from "../support/poll.ts";
 import {
-  appDatabase,
   attemptsOf,
   Cleanups,
   client,
@@ -16,7 +15,6 @@ import {
   invariants,
   jobRows,
   type Stack,
-  sharedHatchetEnv,
   startStack,
   waitConverged,
 } from "./harness.ts";
@@ -34,13 +32,7 @@ beforeAll(async () => {
   const workerPort = await freePort();
   proxy = await startProxy(workerPort);
   cleanups.add("close the proxy", () => proxy.close());
-  s = await startStack({
-    databaseUrl: await appDatabase(cleanups),
-    hatchetEnv: sharedHatchetEnv(),
-    workerPort,
-    relayWorkerUrl: proxy.url,
-    cleanups,
-  });
+  s = await startStack({ workerPort, relayWorkerUrl: proxy.url, cleanups });
 });
 afterAll(() => cleanups.run());
 

@@ -110,9 +110,7 @@ export async function privateEngineStack(cleanups: Cleanups, engineDatabaseUrl: 
   let engine: HatchetEngine = await startHatchet(opts);
   cleanups.add("stop the engine", () => engine.stop());
   const stack = await startStack({
-    databaseUrl: await appDatabase(cleanups),
     hatchetEnv: { ...engine.clientEnv, HATCHET_CLIENT_NAMESPACE: "faults", HATCHET_CLIENT_LOG_LEVEL: "ERROR" },
-    workerPort: await freePort(),
     cleanups,
   });
   const rest = new HatchetRest({
@@ -183,16 +181,25 @@ export interface Stack {
 }
 
 export interface StackOptions {
-  databaseUrl: string;
-  hatchetEnv: Record<string, string>;
-  workerPort: number;
+  /** A fresh database on the test server by default. */
+  databaseUrl?: string;
+  /** The shared test engine, under a namespace of the file's own, by default. */
+  hatchetEnv?: Record<string, string>;
+  /** A free port by default. */
+  workerPort?: number;
   /** Where the relay reaches the worker (a proxy in front of it, for instance); the worker itself by default. */
   relayWorkerUrl?: string;
   cleanups: Cleanups;
 }
 
 /** Migrates the database, then starts the API, the worker and the relay as three processes. */
-export async function startStack(opts: StackOptions): Promise<Stack> {
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const opts = {
+    ...options,
+    databaseUrl: options.databaseUrl ?? (await appDatabase(options.cleanups)),
+    hatchetEnv: options.hatchetEnv ?? sharedHatchetEnv(),
+    workerPort: options.workerPort ?? (await freePort()),
+  };
   const env: Record<string, string> = {
     ...opts.hatchetEnv,
     DATABASE_URL: opts.databaseUrl,

@@ -10,7 +10,6 @@ import { poll } from "../support/poll.ts";
 import {
   Cleanups,
   client,
-  freePort,
   invariants,
   jobRows,
   notFromOpenAttempts,
@@ -18,7 +17,6 @@ import {
   privatePostgres,
   prng,
   type Stack,
-  sharedHatchetEnv,
   sleep,
   startStack,
   statusCounts,
@@ -34,7 +32,7 @@ beforeAll(async () => {
   const own = await privatePostgres(cleanups);
   postgres = own.postgres;
   const databaseUrl = await ensureDatabase(own.serverUrl, "switchyard");
-  s = await startStack({ databaseUrl, hatchetEnv: sharedHatchetEnv(), workerPort: await freePort(), cleanups });
+  s = await startStack({ databaseUrl, cleanups });
 });
 afterAll(() => cleanups.run());
 

@@ -5,17 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InvariantReport } from "../support/invariants.ts";
 import { poll } from "../support/poll.ts";
 import {
-  appDatabase,
   attemptsOf,
   Cleanups,
   client,
-  freePort,
   invariants,
   jobRows,
   notFromOpenAttempts,
   openAttempts,
   type Stack,
-  sharedHatchetEnv,
   startStack,
   waitConverged,
 } from "./harness.ts";
@@ -30,12 +27,7 @@ let abandoned = 0;
 beforeAll(async () => {
   slow = await startSlowServer(3000);
   cleanups.add("close the slow server", () => slow.close());
-  s = await startStack({
-    databaseUrl: await appDatabase(cleanups),
-    hatchetEnv: sharedHatchetEnv(),
-    workerPort: await freePort(),
-    cleanups,
-  });
+  s = await startStack({ cleanups });
 });
 afterAll(() => cleanups.run());
 
