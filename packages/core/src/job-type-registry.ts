@@ -3,7 +3,8 @@
 // the job types, which may live in workers it has never seen.
 import { type Db, webhookWorkers, workerJobTypes } from "@switchyard/db";
 import type { Ajv2020, ValidateFunction } from "ajv/dist/2020.js";
-import { and, eq } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
+import type { PgSelect } from "drizzle-orm/pg-core";
 import { SwitchyardError } from "./errors.ts";
 
 // Ajv is loaded on the first validation, not at import: every API function imports core, and
@@ -40,9 +41,15 @@ export interface KnownJobType {
   healthy: boolean;
 }
 
+/** Narrows a select over job types joined to their workers to the type's worker, healthy ones first. */
+function servingWorker<T extends PgSelect>(qb: T, name: string) {
+  return qb.where(eq(workerJobTypes.name, name)).orderBy(desc(webhookWorkers.healthy)).limit(1);
+}
+const withWorker = eq(webhookWorkers.id, workerJobTypes.workerId);
+
 /** The job type as served by a worker, preferring healthy workers. */
 export async function findJobType(db: Db, name: string): Promise<KnownJobType | undefined> {
-  const rows = await db
+  const query = db
     .select({
       name: workerJobTypes.name,
       description: workerJobTypes.description,
@@ -54,9 +61,26 @@ export async function findJobType(db: Db, name: string): Promise<KnownJobType | 
       healthy: webhookWorkers.healthy,
     })
     .from(workerJobTypes)
-    .innerJoin(webhookWorkers, eq(webhookWorkers.id, workerJobTypes.workerId))
-    .where(and(eq(workerJobTypes.name, name)));
-  return rows.find((r) => r.healthy) ?? rows[0];
+    .innerJoin(webhookWorkers, withWorker)
+    .$dynamic();
+  const [row] = await servingWorker(query, name);
+  return row;
+}
+
+/** Where the relay delivers a run of the job type: the same worker, with its signing secret. */
+export async function findDelivery(db: Db, name: string) {
+  const query = db
+    .select({
+      timeoutSeconds: workerJobTypes.timeoutSeconds,
+      retries: workerJobTypes.retries,
+      url: webhookWorkers.url,
+      secret: webhookWorkers.secret,
+    })
+    .from(workerJobTypes)
+    .innerJoin(webhookWorkers, withWorker)
+    .$dynamic();
+  const [row] = await servingWorker(query, name);
+  return row;
 }
 
 export async function validateJobParameters(db: Db, apiName: string, parameters: Record<string, unknown>) {

@@ -2,7 +2,7 @@
 // types discovered from their health call, refreshed periodically, marked unhealthy when silent.
 import { iso, notFound, SwitchyardError } from "@switchyard/core";
 import { type Db, type DbOrTx, webhookWorkers, workerJobTypes } from "@switchyard/db";
-import { asc, desc, eq, sql } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import type { HealthResponse } from "./contract.ts";
 import { assertSecret } from "./signing.ts";
 import { health } from "./worker-client.ts";
@@ -43,23 +43,6 @@ export async function register(db: Db, input: WorkerInput, probe = health) {
     return row.id;
   });
   return get(db, id);
-}
-
-/** Where a run of the job type goes: the serving worker (healthy first) and the type's limits. */
-export async function deliveryTarget(db: Db, apiName: string) {
-  const rows = await db
-    .select({
-      timeoutSeconds: workerJobTypes.timeoutSeconds,
-      retries: workerJobTypes.retries,
-      url: webhookWorkers.url,
-      secret: webhookWorkers.secret,
-    })
-    .from(workerJobTypes)
-    .innerJoin(webhookWorkers, eq(webhookWorkers.id, workerJobTypes.workerId))
-    .where(eq(workerJobTypes.name, apiName))
-    .orderBy(desc(webhookWorkers.healthy))
-    .limit(1);
-  return rows[0];
 }
 
 export async function list(db: Db) {

@@ -10,7 +10,7 @@ import {
   type JsonObject,
   NonRetryableError,
 } from "@hatchet-dev/typescript-sdk/v1";
-import { Dispatch, Execution, type JobRunInput, type Scheduler } from "@switchyard/core";
+import { Dispatch, Execution, type JobRunInput, JobTypes, type Scheduler } from "@switchyard/core";
 import { type Database, type Db, jobs } from "@switchyard/db";
 import { CONCURRENCY_EXPRESSION, JOB_WORKFLOW, MAX_EXECUTION, MAX_RETRIES } from "@switchyard/hatchet";
 import { and, eq } from "drizzle-orm";
@@ -153,7 +153,7 @@ const BUSY_RECHECK_MS = 500;
 
 async function relayRun(db: Db, input: JobRunInput, ctx: Context<JobRunInput>): Promise<DeliveryResponse> {
   const attempt = ctx.retryCount();
-  const type = await Registry.deliveryTarget(db, input.apiName);
+  const type = await JobTypes.findDelivery(db, input.apiName);
   if (!type) return fail(db, input.jobId, `no registered worker serves job type '${input.apiName}'`);
 
   // A cancel of the run in Hatchet becomes a stop request the worker sees (it cannot receive a
