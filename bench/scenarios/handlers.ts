@@ -11,7 +11,7 @@ import { makeContext } from "../../dev/local-server.ts";
 import { handler as createHandler } from "../../functions/api/jobs/create.ts";
 import { handler as getHandler } from "../../functions/api/jobs/get.ts";
 import { handler as listAllHandler } from "../../functions/api/jobs/list-all.ts";
-import type { Cleanups, Stack } from "../lib/stack.ts";
+import { type Cleanups, type Stack, waitFor } from "../lib/stack.ts";
 import { round, type Summary, summarize } from "../lib/stats.ts";
 
 export interface HandlersParams {
@@ -37,14 +37,6 @@ export interface HandlersResult {
 }
 
 type Handler = (event: APIGatewayProxyEventV2, context: ReturnType<typeof makeContext>) => Promise<unknown>;
-
-async function until(check: () => Promise<boolean>, label: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function event(opts: {
   routeKey: string;
@@ -134,10 +126,14 @@ export async function runHandlers(
   // finds it blocked and nothing runs while the handler is timed.
   const [blocked = ""] = await stack.targets(1, "handlers-blocked");
   const failed = await stack.api("POST", `/api/targets/${blocked}/jobs/`, { api_name: "fail", parameters: {} });
-  await until(async () => {
-    const r = await stack.api("GET", `/api/targets/${blocked}/jobs/${failed.body.id}`);
-    return r.body.status === "error";
-  }, "the blocking job to fail");
+  await waitFor(
+    "the blocking job to fail",
+    async () => {
+      const r = await stack.api("GET", `/api/targets/${blocked}/jobs/${failed.body.id}`);
+      return r.body.status === "error" ? true : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
   const created: Array<{ target: string; id: string }> = [];
   const createQueries = await countQueries(async () => {
     for (let i = 0; i < p.warmup; i++) {
@@ -187,16 +183,16 @@ export async function runHandlers(
   for (let i = 0; i < p.calls; i++) listMs.push((await call(listAllHandler as Handler, listEvent())).ms);
   log(`  handlers: create, get, list-all × ${p.calls} (list-all over ${listAllTotal} jobs)`);
   // The live creates' jobs run on after the timing; the next scenario starts on an idle stack.
-  await until(
+  await waitFor(
+    "the live creates' jobs to finish",
     async () => {
       const r = await stack.pool.query<{ n: string }>(
         "select count(*) as n from jobs where target_id = any($1) and status in ('queued', 'running')",
         [createTargets],
       );
-      return r.rows[0]?.n === "0";
+      return r.rows[0]?.n === "0" ? true : undefined;
     },
-    "the live creates' jobs to finish",
-    180_000,
+    { timeoutMs: 180_000, intervalMs: 250 },
   );
 
   return {
