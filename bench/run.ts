@@ -210,7 +210,7 @@ async function main(): Promise<number> {
   let productErrors: { count: number; examples: string[] } = { count: 0, examples: [] };
   const groups = (): CpuGroups => ({
     benchPid: process.pid,
-    productPid: stack?.app.child.pid,
+    productPids: stack?.app.pids,
     enginePid: stack?.enginePid,
     appDb: stack?.appDbName ?? "-",
     engineDb: stack?.hatchetDbName ?? "-",

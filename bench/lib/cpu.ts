@@ -22,7 +22,8 @@ export interface CpuUse {
 
 export interface CpuGroups {
   benchPid: number;
-  productPid?: number;
+  /** The product's process per role (the same pid thrice when they share one). */
+  productPids?: Record<"api" | "worker" | "relay", number | undefined>;
   enginePid?: number;
   appDb: string;
   engineDb: string;
@@ -45,9 +46,10 @@ async function stat(pid: number): Promise<{ ticks: number; comm: string; ppid: n
 
 async function groupOf(pid: number, comm: string, ppid: number, g: CpuGroups): Promise<string> {
   if (pid === g.benchPid) return "benchmark process";
-  if (ppid === g.benchPid && pid !== g.productPid && pid !== g.enginePid)
-    return "benchmark helpers (esbuild, node imports)";
-  if (pid === g.productPid) return "product process (API + worker + relay)";
+  const roles = Object.entries(g.productPids ?? {}).flatMap(([role, p]) => (p === pid ? [role] : []));
+  if (roles.length === 3) return "product process (API + worker + relay)";
+  if (roles.length > 0) return `product: ${roles.join(" + ")} process`;
+  if (ppid === g.benchPid && pid !== g.enginePid) return "benchmark helpers (esbuild, node imports)";
   if (pid === g.enginePid) return "Hatchet engine";
   if (comm === "postgres") {
     const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");

@@ -1,8 +1,8 @@
 // A whole switchyard for the benchmark, as test/setup/global.ts and test/support/app.ts build one
 // for the tests, but without the test runner: Postgres (resolved as in dev), a private Hatchet
 // engine on free ports with its own database, a switchyard database of its own, and the product's
-// processes (API, worker function and relay) started as one child process the way `npm run dev
-// -- --role api --role worker --role relay` runs them. Everything listens on 127.0.0.1 and every
+// processes (API, worker function and relay), each role in a process of its own as deployed
+// (`npm run dev -- --role api` and so on). Everything listens on 127.0.0.1 and every
 // part registers its own cleanup, run in reverse order at the end or on failure.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -58,7 +58,9 @@ export interface ServedRequest {
 export interface AppProcess {
   apiUrl: string;
   workerUrl: string;
-  child: ChildProcess;
+  children: ChildProcess[];
+  /** The process that runs each role (one pid for all three with BENCH_SINGLE_PROCESS=1). */
+  pids: Record<Role, number | undefined>;
   requests: ServedRequest[];
   /** Lines that are not request logs (relay warnings, errors). */
   otherLines: string[];
@@ -127,7 +129,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     SWITCHYARD_ADMIN_KEY: adminKey,
   };
   const app = await startAppProcess(appEnv, log);
-  cleanups.add("product process", () => stopChild(app.child));
+  cleanups.add("product processes", async () => void (await Promise.all(app.children.map(stopChild))));
 
   const pool = new pg.Pool({ connectionString: appDbUrl, max: 4 });
   pool.on("error", () => {});
@@ -187,8 +189,58 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
 const REQUEST_LINE = /^\[(api|worker)\] (\w+) (\S+) (\d{3}) (\d+)ms$/;
 
+export type Role = "api" | "worker" | "relay";
+
+/**
+ * The product's processes. By default each role runs in a process of its own, as deployed (API
+ * and worker are separate Lambda functions, the relay a container); BENCH_SINGLE_PROCESS=1 runs
+ * them in one process the way `npm run dev` does, to compare the two layouts.
+ */
 async function startAppProcess(env: Record<string, string>, log: (m: string) => void): Promise<AppProcess> {
-  // BENCH_PROFILE_DIR writes a CPU profile of the product process there (to find where its time goes).
+  const requests: ServedRequest[] = [];
+  const otherLines: string[] = [];
+  if (process.env.BENCH_SINGLE_PROCESS === "1") {
+    const all = await startRoles(["api", "worker", "relay"], [], env, requests, otherLines);
+    log(`product process ${all.child.pid}: API ${all.apiUrl}, worker ${all.workerUrl}, relay`);
+    const pids = { api: all.child.pid, worker: all.child.pid, relay: all.child.pid };
+    return {
+      apiUrl: all.apiUrl ?? "",
+      workerUrl: all.workerUrl ?? "",
+      children: [all.child],
+      pids,
+      requests,
+      otherLines,
+    };
+  }
+  // One after the other: each process migrates the database at start, and migrations take no lock.
+  const worker = await startRoles(["worker"], [], env, requests, otherLines);
+  const children = [worker.child];
+  try {
+    const api = await startRoles(["api"], [], env, requests, otherLines);
+    children.push(api.child);
+    if (!worker.workerUrl || !api.apiUrl) throw new Error("the worker or API process printed no URL");
+    const relay = await startRoles(["relay"], ["--worker-url", worker.workerUrl], env, requests, otherLines);
+    children.push(relay.child);
+    log(
+      `product processes: API ${api.child.pid} (${api.apiUrl}), worker ${worker.child.pid} (${worker.workerUrl}), relay ${relay.child.pid}`,
+    );
+    const pids = { api: api.child.pid, worker: worker.child.pid, relay: relay.child.pid };
+    return { apiUrl: api.apiUrl, workerUrl: worker.workerUrl, children, pids, requests, otherLines };
+  } catch (err) {
+    await Promise.all(children.map(stopChild));
+    throw err;
+  }
+}
+
+/** Starts `dev/main.ts` with the given roles and waits for its ready line. */
+async function startRoles(
+  roles: Role[],
+  args: string[],
+  env: Record<string, string>,
+  requests: ServedRequest[],
+  otherLines: string[],
+): Promise<{ child: ChildProcess; apiUrl?: string; workerUrl?: string }> {
+  // BENCH_PROFILE_DIR writes a CPU profile of each product process there (to find where its time goes).
   const profile = process.env.BENCH_PROFILE_DIR;
   const child = spawn(
     process.execPath,
@@ -197,18 +249,22 @@ async function startAppProcess(env: Record<string, string>, log: (m: string) => 
       "--import",
       "tsx",
       join(ROOT, "dev", "main.ts"),
-      ...["--role", "api", "--role", "worker", "--role", "relay"],
+      ...roles.flatMap((r) => ["--role", r]),
       ...["--api-port", "0", "--worker-port", "0"],
+      ...args,
     ],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
-  const requests: ServedRequest[] = [];
-  const otherLines: string[] = [];
+  const mine: string[] = [];
   let onReady: ((line: string) => void) | undefined;
   const ready = new Promise<string>((resolve, reject) => {
     onReady = resolve;
     child.once("exit", (code) =>
-      reject(new Error(`product process exited with ${code} before ready:\n${otherLines.slice(-20).join("\n")}`)),
+      reject(
+        new Error(
+          `product process (${roles.join(", ")}) exited with ${code} before ready:\n${mine.slice(-20).join("\n")}`,
+        ),
+      ),
     );
   });
   for (const stream of [child.stdout, child.stderr]) {
@@ -226,6 +282,7 @@ async function startAppProcess(env: Record<string, string>, log: (m: string) => 
         });
         return;
       }
+      if (mine.length < 20) mine.push(line);
       if (otherLines.length < 2000) otherLines.push(line);
       if (line.includes("[dev] ready:")) onReady?.(line);
     });
@@ -242,9 +299,7 @@ async function startAppProcess(env: Record<string, string>, log: (m: string) => 
   }
   const apiUrl = /API (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
   const workerUrl = /worker (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
-  if (!apiUrl || !workerUrl) throw new Error(`product process printed no URLs: ${line}`);
-  log(`product process ${child.pid}: API ${apiUrl}, worker ${workerUrl}, relay`);
-  return { apiUrl, workerUrl, child, requests, otherLines };
+  return { child, apiUrl, workerUrl };
 }
 
 /** SIGTERM (the process drains and exits), SIGKILL after 10 s. Only this child, by its pid. */
