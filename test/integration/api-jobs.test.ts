@@ -2,6 +2,7 @@
 // with every transition of the state machine tried from every status a job can be in.
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Dispatch } from "@switchyard/core";
 import { jobLogs, jobs } from "@switchyard/db";
 import { HatchetRest } from "@switchyard/hatchet/rest";
 import { hatchetSettingsFromEnv } from "@switchyard/hatchet/settings";
@@ -225,6 +226,30 @@ describe("create and get", () => {
     expect(await logContents(targetId, r.body.id)).toContain("Job added to queue");
     const done = await waitFor(targetId, r.body.id, "success");
     expect(done.result).toEqual({ slept_ms: expect.any(Number) });
+  });
+
+  it("wakes the relay's dispatcher with the target id when the create commits, and not when it is refused", async () => {
+    const client = await t.database.pool.connect();
+    const heard: string[] = [];
+    client.on("notification", (n) => heard.push(n.payload ?? ""));
+    try {
+      // A paused job blocks the target, so nothing of it runs meanwhile.
+      const blocker = await pausedJob();
+      await client.query(`listen ${Dispatch.DISPATCH_CHANNEL}`);
+      const refused = await t.api(key, "POST", `/api/targets/${blocker.targetId}/jobs/`, {
+        api_name: "sleep",
+        parameters: { ms: "not a number" },
+      });
+      expect(refused.status).toBe(400);
+      const created = await createJob(blocker.targetId, "echo");
+      // Notifications arrive in commit order: one from the refused create would come first.
+      await poll(() => (heard.length > 0 ? true : undefined), { timeoutMs: 5_000, label: "the notification" });
+      expect(heard).toEqual([blocker.targetId]);
+      expect(await logContents(blocker.targetId, created)).toEqual(["Job added to queue"]);
+    } finally {
+      await client.query(`unlisten ${Dispatch.DISPATCH_CHANNEL}`);
+      client.release();
+    }
   });
 
   it("ignores the legacy status field whatever it says", async () => {
