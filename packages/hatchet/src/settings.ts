@@ -10,6 +10,11 @@ export interface HatchetSettings {
   apiUrl?: string;
   tlsStrategy?: "tls" | "mtls" | "none";
   namespace?: string;
+  /**
+   * Compression of the SDK's gRPC messages: "none" (the default, see useUncompressedChannels) or
+   * "gzip", the SDK's own choice. It applies to the whole process.
+   */
+  grpcCompression?: "none" | "gzip";
 }
 
 export function hatchetSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): HatchetSettings {
@@ -23,11 +28,16 @@ export function hatchetSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ha
   if (tls !== undefined && tls !== "tls" && tls !== "mtls" && tls !== "none") {
     throw new Error(`HATCHET_CLIENT_TLS_STRATEGY must be tls, mtls or none, not "${tls}"`);
   }
+  const compression = env.SWITCHYARD_GRPC_COMPRESSION || "none";
+  if (compression !== "none" && compression !== "gzip") {
+    throw new Error(`SWITCHYARD_GRPC_COMPRESSION must be none or gzip, not "${compression}"`);
+  }
   return {
     token,
     hostPort: env.HATCHET_CLIENT_HOST_PORT || undefined,
     apiUrl: env.HATCHET_CLIENT_API_URL || undefined,
     tlsStrategy: tls,
     namespace: env.HATCHET_CLIENT_NAMESPACE || undefined,
+    grpcCompression: compression,
   };
 }
