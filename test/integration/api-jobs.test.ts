@@ -381,6 +381,25 @@ describe("lists", () => {
 });
 
 describe("logs and HTTP exchanges", () => {
+  it("logs each retried attempt, then the end and the pause of the target, in order", async () => {
+    const targetId = await newTarget("retried");
+    const jobId = await createJob(targetId, "fail", { message: "boom", retryable: true });
+    await waitFor(targetId, jobId, "error");
+    const system = (await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`)).body.map(
+      (l: { log_type: string; content: unknown }) => `${l.log_type}: ${String(l.content)}`,
+    );
+    expect(system).toEqual([
+      "system: Job added to queue",
+      "system: Queue picked up job",
+      "error: Attempt 0 failed, will retry: boom",
+      "system: Queue picked up job (attempt 1)",
+      "error: Attempt 1 failed, will retry: boom",
+      "system: Queue picked up job (attempt 2)",
+      "system: Job completed with status: error and reason: boom",
+      `system: Target ${targetId} queue will be paused due to job error`,
+    ]);
+  });
+
   it("answers a job's logs in order, without HTTP exchanges", async () => {
     const { targetId, jobId } = await successJob();
     const r = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`);

@@ -1,7 +1,7 @@
 // The worker's side of a job: begin an attempt, write what the executor reports, end it.
 // Deliveries are at least once, so every step is keyed on (job id, attempt): a repeated delivery
 // of a finished attempt gets the stored outcome and runs nothing.
-import { type Db, type DbOrTx, jobAttempts, jobHttpExchanges, jobs } from "@switchyard/db";
+import { type Db, type DbOrTx, jobAttempts, jobHttpExchanges, jobLogs, jobs } from "@switchyard/db";
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { addLog } from "./dispatch.ts";
 import type { JobStatus, StopRequest } from "./status.ts";
@@ -40,16 +40,17 @@ export type Begin =
 
 export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
   return db.transaction(async (tx) => {
-    const [job] = await tx
-      .select()
+    const [found] = await tx
+      .select({ job: jobs, done: { finishedAt: jobAttempts.finishedAt, outcome: jobAttempts.outcome } })
       .from(jobs)
+      .leftJoin(
+        jobAttempts,
+        and(eq(jobAttempts.jobId, jobs.id), eq(jobAttempts.runId, d.runId), eq(jobAttempts.attempt, d.attempt)),
+      )
       .where(and(eq(jobs.id, d.jobId), eq(jobs.tenantId, d.tenantId)))
-      .for("no key update");
-    if (!job) return { kind: "skip", reason: "job not found" };
-    const [done] = await tx
-      .select()
-      .from(jobAttempts)
-      .where(and(eq(jobAttempts.jobId, d.jobId), eq(jobAttempts.runId, d.runId), eq(jobAttempts.attempt, d.attempt)));
+      .for("no key update", { of: jobs });
+    if (!found) return { kind: "skip", reason: "job not found" };
+    const { job, done } = found;
     if (done?.finishedAt && done.outcome) return { kind: "replay", outcome: done.outcome };
     if (job.hatchetRunId && job.hatchetRunId !== d.runId)
       return { kind: "skip", reason: "run is not the job's current run" };
@@ -84,7 +85,25 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
         reason: `job ${job.stopRequested === "cancel" ? "canceled" : "interrupted"} before start`,
       };
     }
+    // The attempt row, the log line and the job's update go in one statement (one round trip).
+    const attemptRow = tx.$with("attempt_row").as(
+      tx
+        .insert(jobAttempts)
+        .values({ jobId: job.id, runId: d.runId, attempt: d.attempt, targetId: job.targetId })
+        .onConflictDoUpdate({
+          target: [jobAttempts.jobId, jobAttempts.runId, jobAttempts.attempt],
+          set: { startedAt: sql`now()`, heartbeatAt: sql`now()`, finishedAt: null, outcome: null },
+        }),
+    );
+    const pickedUp = tx.$with("picked_up").as(
+      tx.insert(jobLogs).values({
+        jobId: job.id,
+        logType: "system",
+        content: d.attempt === 0 ? "Queue picked up job" : `Queue picked up job (attempt ${d.attempt})`,
+      }),
+    );
     const [started] = await tx
+      .with(attemptRow, pickedUp)
       .update(jobs)
       .set({
         status: "running",
@@ -95,19 +114,6 @@ export async function beginAttempt(db: Db, d: Delivery): Promise<Begin> {
       })
       .where(eq(jobs.id, job.id))
       .returning();
-    await tx
-      .insert(jobAttempts)
-      .values({ jobId: job.id, runId: d.runId, attempt: d.attempt, targetId: job.targetId })
-      .onConflictDoUpdate({
-        target: [jobAttempts.jobId, jobAttempts.runId, jobAttempts.attempt],
-        set: { startedAt: sql`now()`, heartbeatAt: sql`now()`, finishedAt: null, outcome: null },
-      });
-    await addLog(
-      tx,
-      job.id,
-      "system",
-      d.attempt === 0 ? "Queue picked up job" : `Queue picked up job (attempt ${d.attempt})`,
-    );
     return { kind: "run", job: started ?? job };
   });
 }
@@ -132,11 +138,15 @@ async function takeOverAbandoned(tx: DbOrTx, jobId: string): Promise<{ attempt: 
   return rows[0];
 }
 
-/** Ends the attempt and, unless another attempt follows, the job. Returns the stored outcome. */
+/**
+ * Ends the attempt and, unless another attempt follows, the job. Returns the stored outcome. One
+ * statement (one round trip, atomic): close the attempt, end the job if this attempt still owns
+ * it, and log the end only if it did.
+ */
 export async function finishAttempt(db: Db, job: JobRow, runId: string, attempt: number, outcome: Outcome) {
   const stored = { ...outcome } as Record<string, unknown>;
-  await db.transaction(async (tx) => {
-    await tx
+  const closeAttempt = db.$with("close_attempt").as(
+    db
       .update(jobAttempts)
       .set({ finishedAt: sql`now()`, outcome: stored })
       .where(
@@ -147,13 +157,18 @@ export async function finishAttempt(db: Db, job: JobRow, runId: string, attempt:
           // An attempt a later one took over stays closed as of its last heartbeat.
           isNull(jobAttempts.finishedAt),
         ),
-      );
-    if (outcome.status === "retry") {
-      await addLog(tx, job.id, "error", `Attempt ${attempt} failed, will retry: ${outcome.error}`);
-      return;
-    }
-    const status: JobStatus = outcome.status;
-    const ended = await tx
+      ),
+  );
+  if (outcome.status === "retry") {
+    await db
+      .with(closeAttempt)
+      .insert(jobLogs)
+      .values({ jobId: job.id, logType: "error", content: `Attempt ${attempt} failed, will retry: ${outcome.error}` });
+    return stored;
+  }
+  const status: JobStatus = outcome.status;
+  const ended = db.$with("ended").as(
+    db
       .update(jobs)
       .set({
         status,
@@ -167,15 +182,25 @@ export async function finishAttempt(db: Db, job: JobRow, runId: string, attempt:
       .where(
         and(eq(jobs.id, job.id), eq(jobs.status, "running"), eq(jobs.hatchetRunId, runId), eq(jobs.attempt, attempt)),
       )
-      .returning({ id: jobs.id });
-    // A superseded attempt (resync or a cancel ended the job meanwhile) leaves no trace on the job.
-    if (ended.length === 0) return;
-    const suffix = outcome.status === "success" ? "" : ` and reason: ${outcome.error}`;
-    await addLog(tx, job.id, "system", `Job completed with status: ${status}${suffix}`);
-    if (status === "paused" || status === "error") {
-      await addLog(tx, job.id, "system", `Target ${job.targetId} queue will be paused due to job ${status}`);
-    }
-  });
+      .returning({ id: jobs.id }),
+  );
+  const suffix = outcome.status === "success" ? "" : ` and reason: ${outcome.error}`;
+  const lines = [`Job completed with status: ${status}${suffix}`];
+  if (status === "paused" || status === "error") {
+    lines.push(`Target ${job.targetId} queue will be paused due to job ${status}`);
+  }
+  // A superseded attempt (resync or a cancel ended the job meanwhile) leaves no trace on the job:
+  // the lines are inserted once per row `ended` returns, so none when it returned none.
+  const values = sql.join(
+    lines.map((line, i) => sql`(${i}, ${JSON.stringify(line)}::jsonb)`),
+    sql`, `,
+  );
+  const logged = db.$with("logged", { jobId: jobLogs.jobId }).as(sql`
+    insert into ${jobLogs} (job_id, log_type, content)
+    select ${ended.id}, 'system', l.content from ${ended}, (values ${values}) as l(n, content)
+    order by l.n
+    returning job_id`);
+  await db.with(closeAttempt, ended, logged).select({ id: ended.id }).from(ended);
   return stored;
 }
 
