@@ -42,7 +42,7 @@ export async function dispatchTarget(deps: DispatchDeps, targetId: string): Prom
           sql`not ${inFlightOrBlocked(sql`${targetId}`)}`,
         ),
       )
-      .returning();
+      .returning({ id: jobs.id, tenantId: jobs.tenantId, targetId: jobs.targetId, apiName: jobs.apiName });
     return claimed;
   });
   if (!job) return { dispatched: false, reason: "not ready" };
