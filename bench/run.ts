@@ -34,7 +34,7 @@ const QUICK = process.env.BENCH_QUICK === "1";
 
 export const PARAMS = {
   quick: QUICK,
-  /** DATABASE_POOL_MAX of the product process, as `npm run dev` sets it (BENCH_POOL_MAX overrides). */
+  /** DATABASE_POOL_MAX of each product process, as `npm run dev` sets it (BENCH_POOL_MAX overrides). */
   productPoolMax: Number(process.env.BENCH_POOL_MAX ?? 10),
   /** Seconds the stack sits idle before the scenarios, to measure what it costs doing nothing. */
   idleSeconds: 5,
@@ -206,7 +206,7 @@ async function main(): Promise<number> {
   const loadAvgStart = loadavg()[0] ?? 0;
   const scenarios: Record<string, ScenarioResult> = {};
   let stack: Stack | undefined;
-  /** Warnings and errors the product process logged during the run (relay dispatch failures…). */
+  /** Warnings and errors the product processes logged during the run (relay dispatch failures…). */
   let productErrors: { count: number; examples: string[] } = { count: 0, examples: [] };
   const groups = (): CpuGroups => ({
     benchPid: process.pid,
@@ -271,7 +271,7 @@ async function main(): Promise<number> {
         : [],
     );
     productErrors = { count: errors.length, examples: [...new Set(errors)].slice(0, 5) };
-    if (errors.length > 0) log(`product process reported ${errors.length} error lines, e.g. ${errors[0]}`);
+    if (errors.length > 0) log(`product processes reported ${errors.length} error lines, e.g. ${errors[0]}`);
   } catch (err) {
     log(`setup failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     scenarios.setup = { error: err instanceof Error ? err.message : String(err) };

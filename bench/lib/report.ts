@@ -159,7 +159,7 @@ export function markdown(r: Json): string {
   );
   if (r.productErrors?.count > 0) {
     lines.push(
-      `The product process logged ${r.productErrors.count} error lines during the run, e.g. ${(r.productErrors.examples as string[]).map((e) => `\`${e}\``).join("; ")}.`,
+      `The product processes logged ${r.productErrors.count} error lines during the run, e.g. ${(r.productErrors.examples as string[]).map((e) => `\`${e}\``).join("; ")}.`,
       "",
     );
   }

@@ -41,7 +41,7 @@ export interface ScaleResult {
   run: Summary;
   /** Where a create's time went under this load, for a sample of jobs (engine timestamps). */
   createParts: Record<string, Summary>;
-  /** Served-request durations the product process logged: create handler and worker delivery. */
+  /** Served-request durations the API and worker processes logged: create handler and worker delivery. */
   served: { apiCreate: Summary; workerDeliver: Summary };
   order: OrderCheck;
   /**
