@@ -4,7 +4,7 @@
 
 import { join } from "node:path";
 import { closeSharedDatabase, createDatabase, migrateDatabase, webhookWorkers } from "@switchyard/db";
-import { HatchetRest, hatchetClient, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { HatchetBulkTrigger, HatchetRest, hatchetClient, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { type Relay, startRelay, Workers } from "@switchyard/relay";
 import { eq } from "drizzle-orm";
 import { apiRoutes, workerFunction } from "../infra/routes.ts";
@@ -41,7 +41,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       for (const s of stops.reverse()) await s();
     },
   };
-  // The relay's 100 slots, its dispatcher (8 hand-overs at once) and its LISTEN connection share this
+  // The relay's 100 slots, its dispatcher (32 hand-overs at once) and its LISTEN connection share this
   // pool; the API and worker handlers have their own (DATABASE_POOL_MAX).
   const database = createDatabase(databaseUrl, { max: 10 });
   stops.push(() => database.close());
@@ -81,7 +81,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
       const relay = await startRelay({
         database,
         hatchet: hatchetClient(settings),
-        scheduler: new HatchetRest(settings),
+        scheduler: new HatchetBulkTrigger({
+          hatchet: hatchetClient(settings, { retries: false }),
+          rest: new HatchetRest(settings),
+        }),
         slots: opts.slots,
         log: (l) => log(`[relay] ${l}`),
       });

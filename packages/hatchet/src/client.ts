@@ -4,7 +4,14 @@ import { HatchetClient } from "@hatchet-dev/typescript-sdk/v1";
 import { createChannel } from "nice-grpc";
 import { type HatchetSettings, hatchetSettingsFromEnv } from "./settings.ts";
 
-export function hatchetClient(settings: HatchetSettings = hatchetSettingsFromEnv()): HatchetClient {
+/**
+ * An SDK client. `retries: false` makes its calls one attempt each (the SDK otherwise retries a
+ * failed call 8 times over ~25 s), for callers that have their own way to try again.
+ */
+export function hatchetClient(
+  settings: HatchetSettings = hatchetSettingsFromEnv(),
+  opts: { retries?: boolean } = {},
+): HatchetClient {
   if ((settings.grpcCompression ?? "none") === "none") useUncompressedChannels();
   return HatchetClient.init({
     token: settings.token,
@@ -12,6 +19,7 @@ export function hatchetClient(settings: HatchetSettings = hatchetSettingsFromEnv
     ...(settings.apiUrl ? { api_url: settings.apiUrl } : {}),
     ...(settings.tlsStrategy ? { tls_config: { tls_strategy: settings.tlsStrategy } } : {}),
     ...(settings.namespace ? { namespace: settings.namespace } : {}),
+    ...(opts.retries === false ? { retrier: { maxAttempts: 1 } } : {}),
     log_level: "WARN",
   });
 }

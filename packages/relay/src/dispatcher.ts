@@ -16,7 +16,10 @@ export interface Dispatcher {
 export interface DispatcherOptions {
   database: Database;
   scheduler: Scheduler;
-  /** Hand-overs at once; each is a short transaction and one trigger call. */
+  /**
+   * Hand-overs at once (default 32); each is a short transaction and a trigger. The scheduler
+   * batches the triggers that meet, so more at once means fewer, larger calls to the engine.
+   */
   concurrency?: number;
   log: (msg: string) => void;
 }
@@ -24,7 +27,7 @@ export interface DispatcherOptions {
 export async function startDispatcher(opts: DispatcherOptions): Promise<Dispatcher> {
   const { database, scheduler, log } = opts;
   const deps = { db: database.db, scheduler };
-  const queue = keyedQueue(opts.concurrency ?? 8, async (targetId) => {
+  const queue = keyedQueue(opts.concurrency ?? 32, async (targetId) => {
     await Dispatch.dispatchTarget(deps, targetId).catch((err: Error) => log(`dispatch failed: ${err.message}`));
   });
 
