@@ -174,7 +174,7 @@ export function markdown(r: Json): string {
     lines.push(
       "### 1. Relay path vs native path",
       "",
-      `${p.params.rounds} alternating rounds; each round sends a burst of ${p.params.burst} \`echo\` jobs (one per target, all at once) down each path, then ${p.params.sequentialPerRound} jobs one at a time. Relay: HTTP create → API → Postgres (commit and NOTIFY; the create answers) → the relay's dispatcher → Hatchet (REST trigger) → relay → signed POST → worker → Postgres; start = \`started_at\`, done = \`completed_at\`. Native: \`task.runNoWait\` → Hatchet → an SDK worker in the benchmark process running \`echo.run\`; start = the task function begins, done = \`ref.output\` resolves. Both tasks use the same per-target concurrency key.`,
+      `${p.params.rounds} alternating rounds; each round sends a burst of ${p.params.burst} \`echo\` jobs (one per target, all at once) down each path, then ${p.params.sequentialPerRound} jobs one at a time. Relay: HTTP create → API → Postgres (commit and NOTIFY; the create answers) → the relay's dispatcher → Hatchet (bulk trigger) → relay → signed POST → worker → Postgres; start = \`started_at\`, done = \`completed_at\`. Native: \`task.runNoWait\` → Hatchet → an SDK worker in the benchmark process running \`echo.run\`; start = the task function begins, done = \`ref.output\` resolves. Both tasks use the same per-target concurrency key.`,
       "",
       table(
         ["path", "start p50", "start p90", "start p99", "done p50", "done p90", "done p99", "jobs/s (median round)"],

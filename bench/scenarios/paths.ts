@@ -299,7 +299,7 @@ async function breakdownOf(stack: Stack, relay: JobTiming[], native: JobTiming[]
     relay: segs(relay, r.rows, [
       ["client: API create answered (HTTP round trip)", (j) => j.acked - j.sent],
       ["create sent → relay's dispatcher claims it (dispatched_at)", (j) => (j.dispatched ?? 0) - j.sent],
-      ["relay: dispatched_at → engine task inserted (REST trigger)", (j, at) => inserted(at) - (j.dispatched ?? 0)],
+      ["relay: dispatched_at → engine task inserted (bulk trigger)", (j, at) => inserted(at) - (j.dispatched ?? 0)],
       ...hatchetParts,
       ["relay: started → job started_at (lookups, signed POST, worker begins)", (j, at) => j.start - started(at)],
       ["worker: started_at → completed_at (executor and final writes)", (j) => j.done - j.start],

@@ -216,7 +216,7 @@ export async function runScale(stack: Stack, p: ScaleParams, log: (m: string) =>
   const insertedOf = new Map(createTimes?.rows.map((r) => [r.runId, r.at.INSERTED ?? Number.NaN]) ?? []);
   const createParts: Record<string, number[]> = {
     "create sent → relay's dispatcher claims it (dispatched_at)": [],
-    "relay: dispatched_at → engine task inserted (REST trigger)": [],
+    "relay: dispatched_at → engine task inserted (bulk trigger)": [],
     "engine task inserted → create answered (negative: the create answers first)": [],
   };
   for (const j of createSample) {
@@ -224,7 +224,7 @@ export async function runScale(stack: Stack, p: ScaleParams, log: (m: string) =>
     const inserted = insertedOf.get(j.run ?? "") ?? Number.NaN;
     if (!s || j.dispatched === null) continue;
     createParts["create sent → relay's dispatcher claims it (dispatched_at)"]?.push(j.dispatched - s.sent);
-    createParts["relay: dispatched_at → engine task inserted (REST trigger)"]?.push(inserted - j.dispatched);
+    createParts["relay: dispatched_at → engine task inserted (bulk trigger)"]?.push(inserted - j.dispatched);
     createParts["engine task inserted → create answered (negative: the create answers first)"]?.push(
       s.acked - inserted,
     );
