@@ -11,7 +11,8 @@
 // and on Ctrl-C. Writes bench/results.json, docs/benchmarks.md (between the result markers) and
 // bench/chart.svg. BENCH_QUICK=1 runs every scenario small, to try changes to the suite;
 // BENCH_ONLY=scale,cancel (scenario keys as in results.json) runs only those and writes its
-// results to the temp folder instead of the published files.
+// results to the temp folder instead of the published files. BENCH_SINGLE_PROCESS=1 and
+// BENCH_PROFILE_DIR: see bench/lib/stack.ts.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
