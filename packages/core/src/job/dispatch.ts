@@ -113,8 +113,11 @@ export const DISPATCH_CHANNEL = "switchyard_dispatch";
  * a NOTIFY on commit, and drops it on rollback). The relay's sweep catches any it missed.
  */
 export async function wakeDispatcher(tx: DbOrTx, targetId: string): Promise<void> {
-  await tx.execute(sql`select pg_notify(${DISPATCH_CHANNEL}, ${targetId})`);
+  await tx.execute(sql`select ${dispatcherWake(targetId)}`);
 }
+
+/** The NOTIFY of wakeDispatcher as an expression, for a statement that does more (a job's create). */
+export const dispatcherWake = (targetId: string) => sql`pg_notify(${DISPATCH_CHANNEL}, ${targetId})`;
 
 /** Targets with a job waiting and nothing in flight: the ones a sweep should dispatch. */
 export async function targetsReadyToDispatch(db: Db, limit = 500): Promise<string[]> {

@@ -3,11 +3,11 @@
 // relay's dispatcher on commit: no call to the orchestrator in the request path.
 import { randomUUID } from "node:crypto";
 import { type Db, jobHttpExchanges, jobLogs, jobs, type Tx, targets } from "@switchyard/db";
-import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, inArray } from "drizzle-orm";
 import { notFound, SwitchyardError } from "../errors.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
 import type { Scheduler } from "../scheduler.ts";
-import { addLog, DISPATCH_CHANNEL, wakeDispatcher } from "./dispatch.ts";
+import { addLog, dispatcherWake, wakeDispatcher } from "./dispatch.ts";
 import { applyUserAction, type JobStatus, type UserAction } from "./status.ts";
 import { iso, type JobView, jobView } from "./view.ts";
 
@@ -33,20 +33,18 @@ export async function create(
   }
   await validateJobParameters(deps.db, input.api_name, input.parameters);
   // One statement, so one round trip and atomic without BEGIN and COMMIT: the job, its first log
-  // line, and the dispatcher's wake-up (Postgres delivers the NOTIFY when the statement commits).
-  // The id is made here so that the log line can name it; the foreign key is checked at the end
-  // of the statement, when the job exists.
+  // line, and the dispatcher's wake-up, evaluated once for the inserted row (Postgres delivers the
+  // NOTIFY when the statement commits). The id is made here so that the log line can name it; the
+  // foreign key is checked at the end of the statement, when the job exists.
   const id = randomUUID();
-  const firstLog = deps.db.$with("first_log", { jobId: jobLogs.jobId }).as(sql`
-    insert into ${jobLogs} (job_id, log_type, content)
-    select ${id}, 'system', ${JSON.stringify("Job added to queue")}::jsonb
-    from pg_notify(${DISPATCH_CHANNEL}, ${targetId})
-    returning job_id`);
+  const firstLog = deps.db
+    .$with("first_log")
+    .as(deps.db.insert(jobLogs).values({ jobId: id, logType: "system", content: "Job added to queue" }));
   const [row] = await deps.db
     .with(firstLog)
     .insert(jobs)
     .values({ id, tenantId, targetId, apiName: input.api_name, parameters: input.parameters, status: "queued" })
-    .returning();
+    .returning({ ...getTableColumns(jobs), woke: dispatcherWake(targetId) });
   if (!row) throw new Error("insert returned no row");
   return jobView(row);
 }
