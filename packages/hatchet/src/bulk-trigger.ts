@@ -36,8 +36,9 @@ export class HatchetBulkTrigger implements Scheduler {
   submit(input: JobRunInput): Promise<string> {
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
-      // Submits made in the same turn of the event loop join the first call.
-      if (!this.inFlight) setImmediate(() => void this.flush());
+      // The first submit schedules the call; the others made in the same turn of the event loop
+      // join it. While a call is in flight, its end starts the next one.
+      if (!this.inFlight && this.queue.length === 1) setImmediate(() => void this.flush());
     });
   }
 

@@ -23,8 +23,8 @@ export interface RelayOptions {
   database: Database;
   hatchet: HatchetClient;
   /**
-   * Triggers the runs the relay hands over. Hatchet's REST API: it fails within its timeout while
-   * the engine is away (the SDK's gRPC trigger retries for up to ~25 s, and may trigger twice).
+   * Triggers the runs the relay hands over and cancels held ones (HatchetBulkTrigger: one attempt
+   * per call, so a failure returns the job to waiting instead of stalling the dispatcher).
    */
   scheduler: Scheduler;
   slots?: number;
