@@ -3,6 +3,7 @@
 // everything else on the machine (other people's work shares these two cores too). Linux only;
 // elsewhere every figure is absent.
 import { readdir, readFile } from "node:fs/promises";
+import type { Role } from "../../dev/app.ts";
 
 export interface CpuSnapshot {
   at: number;
@@ -23,7 +24,7 @@ export interface CpuUse {
 export interface CpuGroups {
   benchPid: number;
   /** The product's process per role (the same pid thrice when they share one). */
-  productPids?: Record<"api" | "worker" | "relay", number | undefined>;
+  productPids?: Record<Role, number | undefined>;
   enginePid?: number;
   appDb: string;
   engineDb: string;

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import pg from "pg";
+import type { Role } from "../../dev/app.ts";
 import { freePorts, type HatchetEngine, startHatchet } from "../../dev/hatchet.ts";
 import { dropDatabase, ensureDatabase, type PostgresServer, resolvePostgres } from "../../dev/postgres.ts";
 import { STATE_DIR } from "../../dev/stack.ts";
@@ -188,8 +189,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 }
 
 const REQUEST_LINE = /^\[(api|worker)\] (\w+) (\S+) (\d{3}) (\d+)ms$/;
-
-export type Role = "api" | "worker" | "relay";
 
 /**
  * The product's processes. By default each role runs in a process of its own, as deployed (API
