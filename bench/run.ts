@@ -1,7 +1,8 @@
 // `npm run bench`: switchyard's benchmark suite, every scenario side by side in one run.
 //
 //   1. relay path vs native Hatchet path, alternating rounds (latency, throughput, where time goes)
-//   2. scale: many jobs over many targets, sustained jobs/s and per-target order
+//   2. scale: many jobs over many targets, sustained jobs/s and per-target order; then the same
+//      load down the native path, the engine's own ceiling on this machine
 //   3. API handlers called in process, warm
 //   4. cancel of a running job: ack → executor aborted
 //   5. function bundles: size and cold module initialisation
@@ -30,6 +31,7 @@ import { runFunctions } from "./scenarios/functions.ts";
 import { runHandlers } from "./scenarios/handlers.ts";
 import { runPaths } from "./scenarios/paths.ts";
 import { runScale } from "./scenarios/scale.ts";
+import { runScaleNative } from "./scenarios/scale-native.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 
@@ -130,10 +132,15 @@ function goals(s: Record<string, ScenarioResult>): Goal[] {
     out.push({ goal: "relay vs native", measured: failed("relayVsNative"), met: false });
   }
   const sc = s.scale;
+  const scn = s.scaleNative;
   if (sc?.throughput !== undefined) {
+    const nativeNote =
+      scn?.throughput === undefined
+        ? ""
+        : `; the same load down the native path: ${scn.throughput} jobs/s (relay/native ${round(sc.throughput / scn.throughput)})`;
     out.push({
       goal: `scale: ≥ ${GOALS.scaleJobsPerSecond} jobs/s sustained (${sc.params.jobs} jobs, ${sc.params.targets} targets)`,
-      measured: `${sc.throughput} jobs/s (${sc.completed}/${sc.params.jobs} completed in ${sc.wallSeconds} s)`,
+      measured: `${sc.throughput} jobs/s (${sc.completed}/${sc.params.jobs} completed in ${sc.wallSeconds} s)${nativeNote}`,
       met: sc.throughput >= GOALS.scaleJobsPerSecond && sc.completed === sc.params.jobs,
     });
     out.push({
@@ -250,6 +257,13 @@ async function main(): Promise<number> {
       runPaths(s, native, PARAMS.paths, log),
     );
     scenarios.scale = await measured("scale", "scale", groups, () => runScale(s, PARAMS.scale, log), 300);
+    scenarios.scaleNative = await measured(
+      "scaleNative",
+      "scale, native path",
+      groups,
+      () => runScaleNative(native, PARAMS.scale, log),
+      120,
+    );
     scenarios.apiHandlers = await measured(
       "apiHandlers",
       "API handlers",

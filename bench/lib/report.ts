@@ -272,6 +272,39 @@ export function markdown(r: Json): string {
       "",
     );
   }
+  const sn = r.scenarios?.scaleNative;
+  if (sn?.params) {
+    const perJob = (group: string) =>
+      `${((1000 * (sn.cpu?.byGroup?.[group] ?? 0)) / Math.max(1, sn.completed)).toFixed(1)} ms`;
+    lines.push(
+      "The same load down the native path, right after, on the same engine: the engine's own ceiling on this machine.",
+      "",
+      table(
+        ["native path", "value"],
+        [
+          [
+            "completed; sustained throughput (first trigger → last task returned)",
+            `${sn.completed}/${sn.params.jobs}; **${num(sn.throughput)} jobs/s** over ${num(sn.wallSeconds)} s`,
+          ],
+          ...(s?.throughput ? [["relay/native throughput", `**${num(s.throughput / sn.throughput, 2)}**`]] : []),
+          [
+            "CPU per job: Hatchet engine; its Postgres; the benchmark process (SDK worker and client)",
+            `${perJob("Hatchet engine")}; ${perJob("Postgres: engine database")}; ${perJob("benchmark process")}`,
+          ],
+          ["trigger answered, p50 / p99", `${ms(sn.triggerAck.p50)} / ${ms(sn.triggerAck.p99)}`],
+          ["trigger → task done, p50 / p99", `${ms(sn.triggerToDone.p50)} / ${ms(sn.triggerToDone.p99)}`],
+          [
+            "per-target order (start order = trigger order, no overlap)",
+            sn.order.ok
+              ? `held on all ${sn.order.targetsChecked} targets`
+              : `**violated**: ${sn.order.outOfOrder} out of order, ${sn.order.overlaps} overlaps`,
+          ],
+        ],
+        ["---", "---"],
+      ),
+      "",
+    );
+  }
   if (h?.create) {
     lines.push(
       "### 3. API handlers in process (warm)",
