@@ -2,8 +2,8 @@
 // with every transition of the state machine tried from every status a job can be in.
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Dispatch } from "@switchyard/core";
-import { jobLogs, jobs } from "@switchyard/db";
+import { Dispatch, Jobs } from "@switchyard/core";
+import { type Db, jobLogs, jobs } from "@switchyard/db";
 import { HatchetRest } from "@switchyard/hatchet/rest";
 import { hatchetSettingsFromEnv } from "@switchyard/hatchet/settings";
 import { count, eq } from "drizzle-orm";
@@ -249,6 +249,57 @@ describe("create and get", () => {
     } finally {
       await client.query(`unlisten ${Dispatch.DISPATCH_CHANNEL}`);
       client.release();
+    }
+  });
+
+  it("starts a target's jobs in seq order when an earlier create commits after a later one", async () => {
+    const tenant = await t.tenant();
+    keys.push(tenant.key);
+    const targetId = await newTarget("seq-race", tenant.key);
+    // The earlier create runs inside a transaction the test keeps open: its seq is drawn, its
+    // commit waits. The later one commits at once and wakes the relay's dispatcher.
+    let commitEarlier!: () => void;
+    const held = new Promise<void>((r) => {
+      commitEarlier = r;
+    });
+    let earlierCreated!: (id: string) => void;
+    const earlierId = new Promise<string>((r) => {
+      earlierCreated = r;
+    });
+    const outer = t.database.db.transaction(async (tx) => {
+      const job = await Jobs.create({ db: tx as unknown as Db, scheduler: hatchet() }, tenant.id, targetId, {
+        api_name: "echo",
+        parameters: {},
+      });
+      earlierCreated(job.id);
+      await held;
+    });
+    const earlier = await earlierId;
+    try {
+      const later = await t.api(tenant.key, "POST", `/api/targets/${targetId}/jobs/`, { api_name: "echo" });
+      expect(later.status).toBe(200);
+      // The dispatcher must wait for the earlier seq rather than hand the later job over.
+      await poll(
+        async () => {
+          const r = await t.database.pool.query<{ n: number }>(
+            "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+          );
+          return (r.rows[0]?.n ?? 0) > 0 ? true : undefined;
+        },
+        { timeoutMs: 10_000, label: "the dispatcher waiting for the earlier create" },
+      );
+      expect(await dbRow(later.body.id)).toMatchObject({ status: "queued", dispatchedAt: null });
+      commitEarlier();
+      await outer;
+      await waitFor(targetId, earlier, "success", tenant.key);
+      await waitFor(targetId, later.body.id, "success", tenant.key);
+      const [a, b] = [await dbRow(earlier), await dbRow(later.body.id)];
+      expect(a.seq).toBeLessThan(b.seq);
+      expect(a.completedAt?.getTime()).toBeLessThanOrEqual(b.startedAt?.getTime() ?? 0);
+    } finally {
+      // A failed expectation above must not leave the transaction (and its lock) open.
+      commitEarlier();
+      await outer.catch(() => {});
     }
   });
 

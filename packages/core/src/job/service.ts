@@ -2,7 +2,7 @@
 // foreign id is "not found") and applies the state machine in one transaction, which wakes the
 // relay's dispatcher on commit: no call to the orchestrator in the request path.
 import { randomUUID } from "node:crypto";
-import { type Db, jobHttpExchanges, jobLogs, jobs, type Tx, targets } from "@switchyard/db";
+import { type Db, type DbOrTx, jobHttpExchanges, jobLogs, jobs, type Tx, targets } from "@switchyard/db";
 import { and, asc, count, desc, eq, getTableColumns, inArray } from "drizzle-orm";
 import { notFound, SwitchyardError } from "../errors.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
@@ -27,25 +27,30 @@ export async function create(
   targetId: string,
   input: CreateJobInput,
 ): Promise<JobView> {
-  const target = await requireTarget(deps.db, tenantId, targetId);
-  if (target.archivedAt) {
-    throw new SwitchyardError("target.archived", `Target ${targetId} is archived and takes no new jobs`);
-  }
-  await validateJobParameters(deps.db, input.api_name, input.parameters);
-  // One statement, so one round trip and atomic without BEGIN and COMMIT: the job, its first log
-  // line, and the dispatcher's wake-up, evaluated once for the inserted row (Postgres delivers the
-  // NOTIFY when the statement commits). The id is made here so that the log line can name it; the
-  // foreign key is checked at the end of the statement, when the job exists.
-  const id = randomUUID();
-  const firstLog = deps.db
-    .$with("first_log")
-    .as(deps.db.insert(jobLogs).values({ jobId: id, logType: "system", content: "Job added to queue" }));
-  const [row] = await deps.db
-    .with(firstLog)
-    .insert(jobs)
-    .values({ id, tenantId, targetId, apiName: input.api_name, parameters: input.parameters, status: "queued" })
-    .returning({ ...getTableColumns(jobs), woke: dispatcherWake(targetId) });
-  if (!row) throw new Error("insert returned no row");
+  // Under a share lock on the target, so that the job's seq is drawn and committed while the
+  // dispatcher (which locks the target exclusively) waits: it can never hand over a later job of
+  // the target while an earlier seq is still uncommitted. A concurrent archive waits too.
+  const row = await deps.db.transaction(async (tx) => {
+    const target = await requireTarget(tx, tenantId, targetId, "share");
+    if (target.archivedAt) {
+      throw new SwitchyardError("target.archived", `Target ${targetId} is archived and takes no new jobs`);
+    }
+    await validateJobParameters(tx, input.api_name, input.parameters);
+    // The job, its first log line, and the dispatcher's wake-up in one statement, evaluated once
+    // for the inserted row (Postgres delivers the NOTIFY at commit). The id is made here so that
+    // the log line can name it; the foreign key is checked at the end of the statement.
+    const id = randomUUID();
+    const firstLog = tx
+      .$with("first_log")
+      .as(tx.insert(jobLogs).values({ jobId: id, logType: "system", content: "Job added to queue" }));
+    const [inserted] = await tx
+      .with(firstLog)
+      .insert(jobs)
+      .values({ id, tenantId, targetId, apiName: input.api_name, parameters: input.parameters, status: "queued" })
+      .returning({ ...getTableColumns(jobs), woke: dispatcherWake(targetId) });
+    if (!inserted) throw new Error("insert returned no row");
+    return inserted;
+  });
   return jobView(row);
 }
 
@@ -200,11 +205,12 @@ async function lockJob(tx: Tx, tenantId: string, targetId: string, jobId: string
   return job;
 }
 
-export async function requireTarget(db: Db, tenantId: string, targetId: string) {
-  const [t] = await db
+export async function requireTarget(db: DbOrTx, tenantId: string, targetId: string, lock?: "share") {
+  const query = db
     .select()
     .from(targets)
     .where(and(eq(targets.id, targetId), eq(targets.tenantId, tenantId)));
+  const [t] = await (lock ? query.for(lock) : query);
   if (!t) throw notFound("target", targetId);
   return t;
 }
