@@ -143,12 +143,14 @@ function goals(s: Record<string, ScenarioResult>): Goal[] {
       measured: `${sc.throughput} jobs/s (${sc.completed}/${sc.params.jobs} completed in ${sc.wallSeconds} s)${nativeNote}`,
       met: sc.throughput >= GOALS.scaleJobsPerSecond && sc.completed === sc.params.jobs,
     });
+    const orderText = (o: typeof sc.order) =>
+      o.ok
+        ? `held on ${o.targetsChecked} targets`
+        : `${o.outOfOrder} out of order, ${o.overlaps} overlaps, ${o.missingAttempts} missing`;
     out.push({
-      goal: "scale: per-target order held (start order = seq, no overlap)",
-      measured: sc.order.ok
-        ? `held on ${sc.order.targetsChecked} targets`
-        : `${sc.order.outOfOrder} out of order, ${sc.order.overlaps} overlaps, ${sc.order.missingAttempts} missing`,
-      met: sc.order.ok,
+      goal: "scale: per-target order held (start order = seq, no overlap), lanes included",
+      measured: `${orderText(sc.order)}; lanes: ${sc.lanesOrder ? orderText(sc.lanesOrder) : "not run"}`,
+      met: sc.order.ok && sc.lanesOrder?.ok === true,
     });
   } else {
     out.push({ goal: "scale", measured: failed("scale"), met: false });
