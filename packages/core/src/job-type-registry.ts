@@ -1,7 +1,7 @@
 // Job types as the API knows them: what registered webhook workers published (name, JSON Schema
 // of the parameters, defaults). The API validates against these schemas so it needs no code of
 // the job types, which may live in workers it has never seen.
-import { type Db, type DbOrTx, webhookWorkers, workerJobTypes } from "@switchyard/db";
+import { type Db, webhookWorkers, workerJobTypes } from "@switchyard/db";
 import type { Ajv2020, ValidateFunction } from "ajv/dist/2020.js";
 import { desc, eq } from "drizzle-orm";
 import type { PgSelect } from "drizzle-orm/pg-core";
@@ -48,7 +48,7 @@ function servingWorker<T extends PgSelect>(qb: T, name: string) {
 const withWorker = eq(webhookWorkers.id, workerJobTypes.workerId);
 
 /** The job type as served by a worker, preferring healthy workers. */
-export async function findJobType(db: DbOrTx, name: string): Promise<KnownJobType | undefined> {
+export async function findJobType(db: Db, name: string): Promise<KnownJobType | undefined> {
   const query = db
     .select({
       name: workerJobTypes.name,
@@ -83,7 +83,7 @@ export async function findDelivery(db: Db, name: string) {
   return row;
 }
 
-export async function validateJobParameters(db: DbOrTx, apiName: string, parameters: Record<string, unknown>) {
+export async function validateJobParameters(db: Db, apiName: string, parameters: Record<string, unknown>) {
   const type = await findJobType(db, apiName);
   if (!type) {
     throw new SwitchyardError(

@@ -2,8 +2,8 @@
 // foreign id is "not found") and applies the state machine in one transaction, which wakes the
 // relay's dispatcher on commit: no call to the orchestrator in the request path.
 import { randomUUID } from "node:crypto";
-import { type Db, type DbOrTx, jobHttpExchanges, jobLogs, jobs, type Tx, targets } from "@switchyard/db";
-import { and, asc, count, desc, eq, getTableColumns, inArray } from "drizzle-orm";
+import { type Db, jobHttpExchanges, jobLogs, jobs, type Tx, targets } from "@switchyard/db";
+import { and, asc, count, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import { notFound, SwitchyardError } from "../errors.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
 import type { Scheduler } from "../scheduler.ts";
@@ -27,32 +27,50 @@ export async function create(
   targetId: string,
   input: CreateJobInput,
 ): Promise<JobView> {
-  // Under a share lock on the target, so that the job's seq is drawn and committed while the
-  // dispatcher (which locks the target exclusively) waits: it can never hand over a later job of
-  // the target while an earlier seq is still uncommitted. A concurrent archive waits too.
-  const row = await deps.db.transaction(async (tx) => {
-    const target = await requireTarget(tx, tenantId, targetId, "share");
-    if (target.archivedAt) {
-      throw new SwitchyardError("target.archived", `Target ${targetId} is archived and takes no new jobs`);
-    }
-    await validateJobParameters(tx, input.api_name, input.parameters);
-    // The job, its first log line, and the dispatcher's wake-up in one statement, evaluated once
-    // for the inserted row (Postgres delivers the NOTIFY at commit). The id is made here so that
-    // the log line can name it; the foreign key is checked at the end of the statement.
-    const id = randomUUID();
-    const firstLog = tx
-      .$with("first_log")
-      .as(tx.insert(jobLogs).values({ jobId: id, logType: "system", content: "Job added to queue" }));
-    const [inserted] = await tx
-      .with(firstLog)
-      .insert(jobs)
-      .values({ id, tenantId, targetId, apiName: input.api_name, parameters: input.parameters, status: "queued" })
-      .returning({ ...getTableColumns(jobs), woke: dispatcherWake(targetId) });
-    if (!inserted) throw new Error("insert returned no row");
-    return inserted;
-  });
+  const target = await requireTarget(deps.db, tenantId, targetId);
+  if (target.archivedAt) throw archived(targetId);
+  await validateJobParameters(deps.db, input.api_name, input.parameters);
+  // One statement, so one round trip and atomic without BEGIN and COMMIT: the job, its first log
+  // line and the dispatcher's wake-up (Postgres delivers the NOTIFY at commit). The job's row is
+  // selected from a share lock on its target, so its seq is drawn only once the lock is held, and
+  // the dispatcher (which locks the target exclusively) waits for the commit: it can never hand
+  // over a later job of the target while an earlier seq is still uncommitted. Raw SQL because
+  // drizzle's INSERT … SELECT must list every column of the table.
+  const id = randomUUID();
+  const content = JSON.stringify("Job added to queue");
+  const columns = Object.entries(getTableColumns(jobs));
+  const result = await deps.db.execute<Record<string, unknown>>(sql`
+    with locked as (
+      select id, tenant_id from targets
+      where id = ${targetId} and tenant_id = ${tenantId} and archived_at is null
+      for share
+    ), job as (
+      insert into jobs (id, tenant_id, target_id, api_name, parameters, status)
+      select ${id}, tenant_id, id, ${input.api_name}, ${JSON.stringify(input.parameters)}::jsonb, 'queued'
+      from locked
+      returning *
+    ), first_log as (
+      insert into job_logs (job_id, log_type, content) select id, 'system', ${content}::jsonb from job
+    )
+    select ${sql.join(
+      columns.map(([key, column]) => sql`${sql.identifier(column.name)} as ${sql.identifier(key)}`),
+      sql`, `,
+    )}, ${dispatcherWake(targetId)} as woke
+    from job`);
+  const raw = result.rows[0];
+  if (!raw) {
+    // Archived or deleted since the read above: answer as that read would have.
+    await requireTarget(deps.db, tenantId, targetId);
+    throw archived(targetId);
+  }
+  const row = Object.fromEntries(
+    columns.map(([key, column]) => [key, raw[key] == null ? null : column.mapFromDriverValue(raw[key])]),
+  ) as typeof jobs.$inferSelect;
   return jobView(row);
 }
+
+const archived = (targetId: string) =>
+  new SwitchyardError("target.archived", `Target ${targetId} is archived and takes no new jobs`);
 
 export async function get(db: Db, tenantId: string, targetId: string, jobId: string): Promise<JobView> {
   await requireTarget(db, tenantId, targetId);
@@ -205,12 +223,11 @@ async function lockJob(tx: Tx, tenantId: string, targetId: string, jobId: string
   return job;
 }
 
-export async function requireTarget(db: DbOrTx, tenantId: string, targetId: string, lock?: "share") {
-  const query = db
+export async function requireTarget(db: Db, tenantId: string, targetId: string) {
+  const [t] = await db
     .select()
     .from(targets)
     .where(and(eq(targets.id, targetId), eq(targets.tenantId, tenantId)));
-  const [t] = await (lock ? query.for(lock) : query);
   if (!t) throw notFound("target", targetId);
   return t;
 }
