@@ -41,16 +41,16 @@ export async function create(
   const columns = Object.entries(getTableColumns(jobs));
   const result = await deps.db.execute<Record<string, unknown>>(sql`
     with locked as (
-      select id, tenant_id from targets
+      select id, tenant_id from ${targets}
       where id = ${targetId} and tenant_id = ${tenantId} and archived_at is null
       for share
     ), job as (
-      insert into jobs (id, tenant_id, target_id, api_name, parameters, status)
+      insert into ${jobs} (id, tenant_id, target_id, api_name, parameters, status)
       select ${id}, tenant_id, id, ${input.api_name}, ${JSON.stringify(input.parameters)}::jsonb, 'queued'
       from locked
       returning *
     ), first_log as (
-      insert into job_logs (job_id, log_type, content) select id, 'system', ${content}::jsonb from job
+      insert into ${jobLogs} (job_id, log_type, content) select id, 'system', ${content}::jsonb from job
     )
     select ${sql.join(
       columns.map(([key, column]) => sql`${sql.identifier(column.name)} as ${sql.identifier(key)}`),
