@@ -2,7 +2,7 @@
 // truth for what the API reports) with Hatchet (the truth for scheduling).
 import { type Db, jobAttempts, jobs, targets } from "@switchyard/db";
 import { and, desc, eq, isNull, or, sql } from "drizzle-orm";
-import { dispatchTarget, LOST_HAND_OVER_MS, targetsReadyToDispatch, withdrawHandOver } from "./job/dispatch.ts";
+import { dispatchTarget, targetsReadyToDispatch, withdrawHandOver } from "./job/dispatch.ts";
 import { failFromOrchestrator } from "./job/execution.ts";
 import type { Scheduler } from "./scheduler.ts";
 
@@ -67,6 +67,8 @@ export interface Repair {
   reason: string;
 }
 
+/** A hand-over older than this without a run id is taken as lost. */
+const LOST_SUBMISSION_MS = 30_000;
 /**
  * Hatchet answers 404 for a run it accepted moments ago (its read side lags under load), so
  * "not found" only counts for runs handed over longer ago than this.
@@ -93,7 +95,7 @@ export async function resync(deps: QueueDeps, tenantId: string) {
   for (const job of inFlight) {
     if (!job.hatchetRunId) {
       const age = Date.now() - (job.dispatchedAt?.getTime() ?? 0);
-      if (job.status === "queued" && age > LOST_HAND_OVER_MS) {
+      if (job.status === "queued" && age > LOST_SUBMISSION_MS) {
         await withdrawHandOver(db, job.id, null, "resync: the hand-over to Hatchet never completed");
         repairs.push({
           job_id: job.id,

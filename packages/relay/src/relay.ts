@@ -49,8 +49,6 @@ export interface Relay {
   sweep(): Promise<number>;
   /** Withdraws and hands over again the runs the engine holds without starting; returns how many. */
   releaseHeldRuns(heldAfterMs?: number): Promise<number>;
-  /** Puts back to waiting the hand-overs that never got a run (a relay stopped mid-way); returns how many. */
-  releaseLostHandOvers(): Promise<number>;
 }
 
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
@@ -127,30 +125,17 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     if (released) log(`released ${released} run(s) the engine held without starting`);
     return released;
   };
-  const releaseLostHandOvers = async () => {
-    let released = 0;
-    for (const job of await Dispatch.staleHandOvers(db, Dispatch.LOST_HAND_OVER_MS, "without run")) {
-      const why = "the hand-over to Hatchet never completed (its relay stopped between the claim and the trigger)";
-      if (!(await Dispatch.withdrawHandOver(db, job.id, null, why))) continue;
-      void dispatcher.wake(job.targetId);
-      released++;
-    }
-    if (released) log(`put back ${released} hand-over(s) that never got a run`);
-    return released;
-  };
   const timers = [
     setInterval(() => void sweep(), opts.sweepIntervalMs ?? 2000),
     setInterval(() => {
       void refresh();
       void releaseHeldRuns().catch((err: Error) => log(`held-run check failed: ${err.message}`));
-      void releaseLostHandOvers().catch((err: Error) => log(`lost hand-over check failed: ${err.message}`));
     }, opts.refreshIntervalMs ?? 30_000),
   ];
 
   return {
     sweep: dispatcher.sweep,
     releaseHeldRuns,
-    releaseLostHandOvers,
     async stop() {
       for (const t of timers) clearInterval(t);
       // Stop taking work, then let running deliveries finish within the grace period.

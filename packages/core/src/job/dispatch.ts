@@ -72,24 +72,15 @@ export async function dispatchTarget(deps: DispatchDeps, targetId: string): Prom
   }
 }
 
-/**
- * A hand-over still without a run this long after its claim never completed: the relay that made
- * it stopped between the claim and the trigger (a trigger gives up after 10 s).
- */
-export const LOST_HAND_OVER_MS = 30_000;
-
-/**
- * Jobs handed over more than `olderThanMs` ago that have not started: with a run the engine has
- * not started, or without a run at all (the hand-over never completed).
- */
-export async function staleHandOvers(db: Db, olderThanMs: number, run: "with run" | "without run" = "with run") {
+/** Jobs handed over more than `olderThanMs` ago whose run has not started. */
+export async function staleHandOvers(db: Db, olderThanMs: number) {
   return db
     .select({ id: jobs.id, targetId: jobs.targetId, hatchetRunId: jobs.hatchetRunId })
     .from(jobs)
     .where(
       and(
         eq(jobs.status, "queued"),
-        run === "with run" ? isNotNull(jobs.hatchetRunId) : isNull(jobs.hatchetRunId),
+        isNotNull(jobs.hatchetRunId),
         sql`${jobs.dispatchedAt} < now() - make_interval(secs => ${olderThanMs / 1000})`,
       ),
     )
