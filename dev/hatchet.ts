@@ -262,14 +262,25 @@ export async function startHatchet(opts: EngineOptions): Promise<HatchetEngine> 
   const { bin, env, ports, configDir, logDir, token } = await prepareEngine(opts);
   const logFile = join(logDir, "hatchet-lite.log");
   const out = await open(logFile, "w");
+  // Its own process group: a signal to ours (Ctrl-C, `kill -- -PGID`) reaches this process only,
+  // which stops its clients before the engine, so they can deregister while it still answers.
   const child = spawn(join(bin, "hatchet-lite"), ["--config", configDir], {
     cwd: stateDir,
     env,
     stdio: ["ignore", out.fd, out.fd],
+    detached: true,
   });
   await out.close();
   await writeFile(join(stateDir, "hatchet-lite.pid"), String(child.pid));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // Should this process end without stopping it (an uncaught error), the engine goes with it.
+  const orphanGuard = () => child.kill("SIGTERM");
+  process.once("exit", orphanGuard);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      process.off("exit", orphanGuard);
+      resolve(code);
+    }),
+  );
 
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {

@@ -10,6 +10,7 @@ import { Tenants } from "@switchyard/core";
 import { createDatabase, migrateDatabase } from "@switchyard/db";
 import { type Role, startApp } from "./app.ts";
 import { ensureDatabase } from "./postgres.ts";
+import { stopOnExit } from "./shutdown.ts";
 import { STATE_DIR, startStack } from "./stack.ts";
 
 export const APP_DATABASE = "switchyard";
@@ -41,6 +42,10 @@ async function localSecrets() {
 async function main() {
   const roles = (values.role ?? ["api", "worker", "relay"]) as Role[];
   const stops: Array<() => Promise<void>> = [];
+  // Installed first: a signal during start-up stops what has started so far.
+  stopOnExit(async () => {
+    for (const s of stops.reverse()) await s().catch((err: Error) => log(`[dev] stop: ${err.message}`));
+  }, log);
   if (!values.role) {
     // The embedded default: start Postgres and Hatchet, then point the app at them.
     const stack = await startStack();
@@ -64,12 +69,6 @@ async function main() {
   log(
     `[dev] ready: ${roles.join(", ")}${app.apiUrl ? `; API ${app.apiUrl}` : ""}${app.workerUrl ? `; worker ${app.workerUrl}` : ""}`,
   );
-  const shutdown = async () => {
-    for (const s of stops.reverse()) await s().catch((err: Error) => log(`[dev] stop: ${err.message}`));
-    process.exit(0);
-  };
-  process.once("SIGINT", () => void shutdown());
-  process.once("SIGTERM", () => void shutdown());
 }
 
 /** A tenant named `local` with a key written to .switchyard/api-key, so curl works at once. */

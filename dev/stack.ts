@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { ensureHatchetBinaries, type HatchetEngine, mintHatchetToken, startHatchet } from "./hatchet.ts";
 import { ensureDatabase, type PostgresServer, resolvePostgres } from "./postgres.ts";
+import { stopOnExit } from "./shutdown.ts";
 
 export const STATE_DIR = join(import.meta.dirname, "..", ".switchyard");
 export const HATCHET_DATABASE = "switchyard_hatchet";
@@ -64,11 +65,7 @@ async function main(cmd: string | undefined): Promise<void> {
     case "up": {
       const stack = await startStack();
       log(`Hatchet API ${stack.hatchet.apiUrl}, gRPC ${stack.hatchet.grpcAddress}; Ctrl-C stops`);
-      await new Promise<void>((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
-      });
-      await stack.stop();
+      stopOnExit(stack.stop, log);
       return;
     }
     default:
