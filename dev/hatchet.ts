@@ -4,21 +4,34 @@
 // test/unit/compose.test.ts).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, Socket } from "node:net";
-import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import {
+  ensureHatchetBinaries,
+  ensureLocalOperatorEngine,
+  HATCHET_VERSION,
+  HatchetSetupError,
+  LOCAL_OPERATOR_ENV,
+  type Log,
+} from "./hatchet-build.ts";
+
+// The builds live in hatchet-build.ts; these stay importable from here.
+export {
+  binDir,
+  cacheRoot,
+  ensureHatchetBinaries,
+  ensureLocalOperatorEngine,
+  HATCHET_BINARIES,
+  HATCHET_MODULE,
+  HATCHET_VERSION,
+  HatchetSetupError,
+  LOCAL_OPERATOR_ENV,
+} from "./hatchet-build.ts";
 
 const run = promisify(execFile);
 
-/**
- * v0.105.0 is the newest engine release whose module the Go proxy serves whole (the v0.105.x
- * patches and v0.106.x have no .mod there), and the version SDK 1.33.2's own example pins.
- */
-export const HATCHET_VERSION = "v0.105.0";
-export const HATCHET_MODULE = "github.com/hatchet-dev/hatchet";
-export const HATCHET_BINARIES = ["hatchet-lite", "hatchet-migrate", "hatchet-admin"] as const;
 /** The tenant `hatchet-admin quickstart` seeds; tokens are minted for it. */
 export const HATCHET_TENANT_ID = "707d0855-80ab-4e1f-a156-f1c4546cbf52";
 
@@ -43,91 +56,6 @@ export const DEFAULT_PORTS: HatchetPorts = {
   frontend: 8081,
   runtime: 8888,
 };
-
-export function cacheRoot(): string {
-  if (process.env.SWITCHYARD_CACHE_DIR) return process.env.SWITCHYARD_CACHE_DIR;
-  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache");
-  return join(base, "switchyard");
-}
-
-export function binDir(version = HATCHET_VERSION): string {
-  return join(cacheRoot(), "hatchet", version, "bin");
-}
-
-export class HatchetSetupError extends Error {
-  override name = "HatchetSetupError";
-}
-
-type Log = (msg: string) => void;
-
-/**
- * Builds the pinned binaries unless the cache has them. `go install pkg@version` cannot be used
- * as is: it asks the proxy for the module's version list (to report deprecations), and the proxy
- * refuses that list. So the packages are installed from a throwaway module that requires the
- * pinned version, with Hatchet's own go.sum as the checksums for dependencies the checksum
- * database does not know (github.com/hatchet-dev/pgoutbox).
- */
-export async function ensureHatchetBinaries(log: Log = () => {}): Promise<string> {
-  const dir = binDir();
-  const stamp = join(dir, ".complete");
-  if (existsSync(stamp)) return dir;
-
-  try {
-    await run("go", ["version"]);
-  } catch {
-    throw new HatchetSetupError(
-      "Go is not installed or not on PATH: the Hatchet engine is built with `go install`. " +
-        "Install Go >= 1.26, or set HATCHET_CLIENT_TOKEN to use an existing engine.",
-    );
-  }
-  const work = join(tmpdir(), `switchyard-hatchet-build-${process.pid}`);
-  const staging = `${dir}.partial`;
-  await rm(work, { recursive: true, force: true });
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(work, { recursive: true });
-  await mkdir(staging, { recursive: true });
-  const logFile = join(cacheRoot(), "hatchet", HATCHET_VERSION, "build.log");
-  log(`building Hatchet ${HATCHET_VERSION} with go install (first run only, a few minutes); log: ${logFile}`);
-  const env = {
-    ...process.env,
-    GOBIN: staging,
-    GOTOOLCHAIN: "local",
-    CGO_ENABLED: "0",
-    GOFLAGS: "-mod=mod",
-  };
-  const go = async (args: string[]) => {
-    try {
-      const { stdout, stderr } = await run("go", args, { cwd: work, env, maxBuffer: 64 << 20 });
-      await appendFile(logFile, stdout + stderr);
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string; message: string };
-      await appendFile(logFile, `${e.stdout ?? ""}${e.stderr ?? e.message}`);
-      const tail = (e.stderr ?? e.message).trim().split("\n").slice(-8).join("\n");
-      throw new HatchetSetupError(`go ${args[0]} failed (full log: ${logFile}):\n${tail}`);
-    }
-  };
-  await mkdir(join(cacheRoot(), "hatchet", HATCHET_VERSION), { recursive: true });
-  await writeFile(logFile, "");
-  await go(["mod", "init", "switchyard-hatchet-build"]);
-  await go(["mod", "edit", `-require=${HATCHET_MODULE}@${HATCHET_VERSION}`]);
-  await go(["mod", "download", `${HATCHET_MODULE}@${HATCHET_VERSION}`]);
-  const { stdout: modDir } = await run("go", ["list", "-m", "-f", "{{.Dir}}", `${HATCHET_MODULE}@${HATCHET_VERSION}`], {
-    cwd: work,
-    env,
-  });
-  await writeFile(join(work, "go.sum"), await readFile(join(modDir.trim(), "go.sum")));
-  await go([
-    "install",
-    "-ldflags",
-    `-s -w -X main.Version=${HATCHET_VERSION}`,
-    ...HATCHET_BINARIES.map((b) => `${HATCHET_MODULE}/cmd/${b}`),
-  ]);
-  await writeFile(join(staging, ".complete"), `${HATCHET_VERSION}\n`);
-  await rm(dir, { recursive: true, force: true });
-  await rename(staging, dir);
-  await rm(work, { recursive: true, force: true });
-  return dir;
-}
 
 /** The environment hatchet-migrate, hatchet-admin and hatchet-lite share (they must agree). */
 export function engineEnv(opts: {
@@ -185,6 +113,12 @@ interface EngineOptions {
   stateDir: string;
   ports?: HatchetPorts;
   log?: Log;
+  /**
+   * Runs the local-operator build of hatchet-lite (ensureLocalOperatorEngine) with
+   * LOCAL_OPERATOR_ENV=1, so HTTP operators may call http or https (self-signed) endpoints on
+   * 127.0.0.1 and ::1 at any port, and only those.
+   */
+  localOperator?: boolean;
 }
 
 /**
@@ -258,15 +192,17 @@ export async function startHatchet(opts: EngineOptions): Promise<HatchetEngine> 
   const { stateDir } = opts;
   await stopStale(stateDir);
   for (const [name, port] of Object.entries(opts.ports ?? DEFAULT_PORTS)) await assertPortFree(port, name);
-  log(`Hatchet ${HATCHET_VERSION}: logs in ${join(stateDir, "logs")}`);
+  const build = opts.localOperator ? " (local-operator build)" : "";
+  log(`Hatchet ${HATCHET_VERSION}${build}: logs in ${join(stateDir, "logs")}`);
   const { bin, env, ports, configDir, logDir, token } = await prepareEngine(opts);
+  const lite = opts.localOperator ? await ensureLocalOperatorEngine(log) : join(bin, "hatchet-lite");
   const logFile = join(logDir, "hatchet-lite.log");
   const out = await open(logFile, "w");
   // Its own process group: a signal to ours (Ctrl-C, `kill -- -PGID`) reaches this process only,
   // which stops its clients before the engine, so they can deregister while it still answers.
-  const child = spawn(join(bin, "hatchet-lite"), ["--config", configDir], {
+  const child = spawn(lite, ["--config", configDir], {
     cwd: stateDir,
-    env,
+    env: opts.localOperator ? { ...env, [LOCAL_OPERATOR_ENV]: "1" } : env,
     stdio: ["ignore", out.fd, out.fd],
     detached: true,
   });
