@@ -3,10 +3,12 @@
 // as its own process (see roles below) to kill and restart them.
 
 import { join } from "node:path";
-import { closeSharedDatabase, createDatabase, migrateDatabase, webhookWorkers } from "@switchyard/db";
-import { HatchetBulkTrigger, HatchetRest, hatchetClient, hatchetSettingsFromEnv } from "@switchyard/hatchet";
-import { type Relay, startRelay, Workers } from "@switchyard/relay";
-import { eq } from "drizzle-orm";
+import { timingFromEnv } from "@switchyard/core";
+import { closeSharedDatabase, createDatabase, migrateDatabase } from "@switchyard/db";
+import { HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { HatchetBulkTrigger, hatchetClient } from "@switchyard/hatchet/sdk";
+import { type Relay, startRelay } from "@switchyard/relay";
+import { Workers } from "@switchyard/workers";
 import { apiRoutes, workerFunction } from "../infra/routes.ts";
 import { startLocalServer } from "./local-server.ts";
 
@@ -76,12 +78,14 @@ export async function startApp(opts: AppOptions): Promise<App> {
     if (opts.roles.includes("relay")) {
       const workerUrl = opts.workerUrl ?? app.workerUrl;
       const secret = process.env.WEBHOOK_SIGNING_SECRET;
-      if (workerUrl && secret) await registerLocalWorker(database.db, workerUrl, secret);
+      // The worker served here (or given) is registered under the name `local`.
+      if (workerUrl && secret) await Workers.upsert(database.db, { name: "local", url: workerUrl, secret });
       const settings = hatchetSettingsFromEnv();
       const relay = await startRelay({
         database,
         hatchet: hatchetClient(settings),
-        scheduler: new HatchetBulkTrigger({
+        timing: timingFromEnv(),
+        orchestrator: new HatchetBulkTrigger({
           hatchet: hatchetClient(settings, { retries: false }),
           rest: new HatchetRest(settings),
         }),
@@ -96,12 +100,4 @@ export async function startApp(opts: AppOptions): Promise<App> {
     await app.stop();
     throw err;
   }
-}
-
-/** Registers (or re-points) the worker named `local` at the locally served worker function. */
-async function registerLocalWorker(db: Parameters<typeof Workers.register>[0], url: string, secret: string) {
-  const [existing] = await db.select().from(webhookWorkers).where(eq(webhookWorkers.name, "local"));
-  if (existing && existing.url === url && existing.secret === secret) return;
-  if (existing) await Workers.remove(db, existing.id);
-  await Workers.register(db, { name: "local", url, secret });
 }

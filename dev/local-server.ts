@@ -9,6 +9,7 @@ import { access } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 
@@ -18,6 +19,9 @@ export interface LambdaRoute {
   handler: string;
 }
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+/** A response-streaming handler (functions/_lib/streaming.ts), marked with this symbol outside Lambda. */
+const STREAMING = Symbol.for("switchyard.streaming");
+type StreamingHandler = (event: APIGatewayProxyEventV2, stream: Writable, context: Context) => Promise<void>;
 
 /** `handler` is `path/to/file.export`, relative to `root`, without the `.ts` extension. */
 export async function loadHandler(root: string, handler: string): Promise<LambdaHandler> {
@@ -183,6 +187,28 @@ export function writeResult(res: ServerResponse, result: unknown): void {
   res.end(typeof result === "string" ? result : (JSON.stringify(result) ?? "null"));
 }
 
+/**
+ * The stream a streaming handler writes to, as Lambda's HttpResponseStream.from gives it: status
+ * and headers first (`setMeta`), then the body. Ending it answers the request; the handler may
+ * run on afterwards, as it does in Lambda.
+ */
+function responseStream(res: ServerResponse): Writable & { setMeta(meta: APIGatewayProxyStructuredResultV2): void } {
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      res.write(chunk, done);
+    },
+    final(done) {
+      res.end(done);
+    },
+  });
+  return Object.assign(stream, {
+    setMeta(meta: APIGatewayProxyStructuredResultV2) {
+      res.statusCode = meta.statusCode ?? 200;
+      for (const [name, value] of Object.entries(meta.headers ?? {})) res.setHeader(name, String(value));
+    },
+  });
+}
+
 function sendMessage(res: ServerResponse, status: number, message: string): void {
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   res.writeHead(status, { "content-type": "application/json" });
@@ -235,7 +261,9 @@ export async function startLocalServer(opts: {
         const handler = await getHandler(match.route.handler);
         const name = match.route.handler.replace(/\.[^.]*$/, "").replace(/[^\w-]+/g, "-");
         const event = toEvent(req, body, match.route, match.pathParameters);
-        writeResult(res, await handler(event, makeContext(name, timeoutMs)));
+        const context = makeContext(name, timeoutMs);
+        if (STREAMING in handler) await (handler as unknown as StreamingHandler)(event, responseStream(res), context);
+        else writeResult(res, await handler(event, context));
       }
     } catch (err) {
       // Only the error: request headers carry API keys and must not reach the log.

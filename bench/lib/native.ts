@@ -3,7 +3,8 @@
 // differ only by what switchyard adds (API, Postgres, relay → worker HTTP, worker DB writes).
 import { ConcurrencyLimitStrategy, type HatchetClient, type JsonObject } from "@hatchet-dev/typescript-sdk/v1";
 import type { JobContext } from "@switchyard/core";
-import { CONCURRENCY_EXPRESSION, hatchetClient } from "@switchyard/hatchet";
+import { CONCURRENCY_EXPRESSION } from "@switchyard/hatchet";
+import { hatchetClient } from "@switchyard/hatchet/sdk";
 import { echo } from "@switchyard/jobs";
 
 export type NativeInput = {

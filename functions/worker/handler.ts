@@ -1,24 +1,15 @@
-// The webhook worker (a Lambda behind a Function URL): every request is verified before anything
-// else — signature over the raw body, timestamp within 5 minutes, delivery id never seen — then
-// answers the health call or runs one attempt of one job.
+// The webhook worker (a Lambda behind a Function URL). Every request is verified before anything
+// else: relay calls carry Standard Webhooks signatures (timestamp within 5 minutes, delivery id
+// never seen before); then it answers the health call or runs one attempt of one job.
 import middy from "@middy/core";
+import { timingFromEnv } from "@switchyard/core";
 import { type Db, deliveries, sharedDatabase } from "@switchyard/db";
-import { healthInfo, runDelivery } from "@switchyard/jobs/runtime";
-import { verifyRequest } from "@switchyard/relay/signing";
+import { jobActionId } from "@switchyard/hatchet";
+import { parseRelayDelivery, runRelayDelivery } from "@switchyard/jobs/relay-contract";
+import { healthInfo } from "@switchyard/jobs/runtime";
+import { verifyRequest } from "@switchyard/workers/signing";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { lt, sql } from "drizzle-orm";
-import { z } from "zod";
-
-const DeliveryRequest = z.object({
-  job_id: z.uuid(),
-  tenant_id: z.uuid(),
-  target_id: z.uuid(),
-  api_name: z.string().min(1),
-  run_id: z.string().min(1),
-  attempt: z.number().int().min(0),
-  retries: z.number().int().min(0),
-  timeout_seconds: z.number().positive(),
-});
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
@@ -42,6 +33,8 @@ async function firstSighting(db: Db, id: string): Promise<boolean> {
   return inserted.length > 0;
 }
 
+const timing = timingFromEnv();
+
 async function main(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
   const raw = event.isBase64Encoded ? Buffer.from(event.body ?? "", "base64").toString("utf8") : (event.body ?? "");
   const verified = verifyRequest(signingSecret(), raw, event.headers);
@@ -51,18 +44,20 @@ async function main(event: APIGatewayProxyEventV2, context: Context): Promise<AP
     return json(401, { detail: "request refused: delivery id already used", code: "auth.replayed" });
   }
 
-  if (event.rawPath.endsWith("/health")) return json(200, healthInfo());
+  if (event.rawPath.endsWith("/health"))
+    return json(200, healthInfo([jobActionId(process.env.HATCHET_CLIENT_NAMESPACE)]));
   if (!event.rawPath.endsWith("/deliver")) return json(404, { detail: "Not Found", code: "not_found" });
-  let body: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return json(400, { detail: "body is not JSON", code: "request.malformed_json" });
-  }
-  const req = DeliveryRequest.safeParse(body);
-  if (!req.success) return json(400, { detail: z.prettifyError(req.error), code: "request.invalid" });
-  const outcome = await runDelivery(db, req.data, { remainingMs: () => context.getRemainingTimeInMillis() });
-  return json(200, outcome);
+  const req = parseRelayDelivery(raw);
+  if (!req.ok)
+    return json(400, {
+      detail: req.error,
+      code: req.error === "body is not JSON" ? "request.malformed_json" : "request.invalid",
+    });
+  const answer = await runRelayDelivery(db, req.delivery, {
+    timing,
+    remainingMs: () => context.getRemainingTimeInMillis(),
+  });
+  return json(200, answer);
 }
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().handler(main);

@@ -1,6 +1,6 @@
 // End to end over HTTP with every part a real process: API → Postgres → Hatchet → relay → worker.
 import { jobAttempts, jobs } from "@switchyard/db";
-import { signRequest } from "@switchyard/relay/signing";
+import { signRequest } from "@switchyard/workers/signing";
 import { asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { poll } from "../support/poll.ts";

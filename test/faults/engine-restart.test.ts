@@ -160,7 +160,7 @@ describe("Hatchet engine restart", () => {
           if (r.status === "success") continue;
           const run = r.hatchetRunId ?? "";
           console.info(
-            `[faults] last-moment hand-over ${r.id.slice(0, 8)} still ${r.status}; run ${run} is ${await rest.runStatus(run)}, engine: ${await engineTask(run)}`,
+            `[faults] last-moment hand-over ${r.id.slice(0, 8)} still ${r.status}; run ${run} is ${await rest.runState(run)}, engine: ${await engineTask(run)}`,
           );
         }
         throw err;

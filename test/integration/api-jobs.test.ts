@@ -4,11 +4,10 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Dispatch, Jobs } from "@switchyard/core";
 import { type Db, jobLogs, jobs } from "@switchyard/db";
-import { HatchetRest } from "@switchyard/hatchet/rest";
-import { hatchetSettingsFromEnv } from "@switchyard/hatchet/settings";
+import { HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { coreDeps, startTestApp, type TestApp } from "../support/app.ts";
 import { poll } from "../support/poll.ts";
 
 let t: TestApp;
@@ -98,7 +97,7 @@ async function afterResume(targetId: string, jobId: string, done: (job: { status
       const job = await read();
       if (done(job)) return job;
       if (!job.hatchet_run_id) return undefined;
-      const run = await hatchet().runStatus(job.hatchet_run_id);
+      const run = await hatchet().runState(job.hatchet_run_id);
       return run === "COMPLETED" || run === "FAILED" || run === "CANCELLED" ? read() : undefined;
     },
     { timeoutMs: RUN_MS, label: `resumed job ${jobId}` },
@@ -267,7 +266,7 @@ describe("create and get", () => {
       earlierCreated = r;
     });
     const outer = t.database.db.transaction(async (tx) => {
-      const job = await Jobs.create({ db: tx as unknown as Db, scheduler: hatchet() }, tenant.id, targetId, {
+      const job = await Jobs.create(coreDeps(tx as unknown as Db, hatchet()), tenant.id, targetId, {
         api_name: "echo",
         parameters: {},
       });

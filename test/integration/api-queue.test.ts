@@ -2,9 +2,8 @@
 // (Postgres reconciled with Hatchet) with nothing wrong and with runs Hatchet does not have.
 import { randomUUID } from "node:crypto";
 import { jobAttempts, jobs } from "@switchyard/db";
-import { hatchetClient, JOB_WORKFLOW } from "@switchyard/hatchet";
-import { HatchetRest } from "@switchyard/hatchet/rest";
-import { hatchetSettingsFromEnv } from "@switchyard/hatchet/settings";
+import { HatchetRest, hatchetSettingsFromEnv, JOB_WORKFLOW } from "@switchyard/hatchet";
+import { hatchetClient } from "@switchyard/hatchet/sdk";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiRoutes } from "../../infra/routes.ts";
@@ -70,7 +69,7 @@ async function dbRow(jobId: string) {
 
 function hatchetSays(runId: string, status: string | string[]) {
   const wanted = ([] as string[]).concat(status);
-  return poll(async () => (wanted.includes(await hatchet.runStatus(runId)) ? true : undefined), {
+  return poll(async () => (wanted.includes(await hatchet.runState(runId)) ? true : undefined), {
     timeoutMs: 20_000,
     label: `Hatchet run ${runId} ${wanted.join(" or ")}`,
   });
@@ -274,7 +273,7 @@ describe("POST /api/jobs/queue/resync", () => {
       .update(jobs)
       .set({ hatchetRunId: lostRun, dispatchedAt: sql`now() - interval '1 minute'` })
       .where(eq(jobs.id, jobId));
-    expect(await hatchet.runStatus(lostRun)).toBe("NOT_FOUND");
+    expect(await hatchet.runState(lostRun)).toBe("NOT_FOUND");
     // Unblocking the target does not start it: it counts as in flight.
     expect((await t.api(key, "POST", `${jobPath(targetId, failed)}/cancel/`)).status).toBe(200);
     const stuck = await dbRow(jobId);

@@ -3,13 +3,12 @@
 // of its last heartbeat and the new one takes over; a worker that loses the database stops its
 // executor before anyone may take the attempt over. Real Postgres and Hatchet runs; the worker
 // runtime is called in process with a job type the test holds open.
-import { Dispatch, Execution, type JobType } from "@switchyard/core";
+import { Dispatch, defaultTiming, type JobType, Lifecycle, type RelayDelivery } from "@switchyard/core";
 import { defineJobType } from "@switchyard/core/job-type";
 import { createDatabase, jobAttempts, jobs } from "@switchyard/db";
 import { HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
-import { runDelivery } from "@switchyard/jobs/runtime";
-import type { DeliveryRequest } from "@switchyard/relay/contract";
-import * as Workers from "@switchyard/relay/registry";
+import { runRelayDelivery } from "@switchyard/jobs/relay-contract";
+import { Workers } from "@switchyard/workers";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -65,12 +64,12 @@ function gate() {
   return { type, events, at, release: () => release() };
 }
 
-async function newJob(): Promise<DeliveryRequest> {
+async function newJob(): Promise<RelayDelivery> {
   const target = await t.api(tenant.key, "POST", "/api/targets/", { name: `lease-${Math.random()}` });
   const created = await t.api(tenant.key, "POST", `/api/targets/${target.body.id}/jobs/`, { api_name: "echo" });
   expect(created.status).toBe(200);
   // No relay runs in this file: hand the job over to a Hatchet run here.
-  const out = await Dispatch.dispatchTarget({ db: t.database.db, scheduler: hatchet }, target.body.id);
+  const out = await Dispatch.dispatchTarget({ db: t.database.db, orchestrator: hatchet }, target.body.id);
   expect(out.dispatched).toBe(true);
   const [row] = await t.database.db.select().from(jobs).where(eq(jobs.id, created.body.id));
   if (!row?.hatchetRunId) throw new Error("the job was not handed over");
@@ -89,45 +88,48 @@ async function newJob(): Promise<DeliveryRequest> {
 const attemptsOf = (jobId: string) =>
   t.database.db.select().from(jobAttempts).where(eq(jobAttempts.jobId, jobId)).orderBy(jobAttempts.attempt);
 const forever = () => 600_000;
+/** A short lease, so that taking over a silent attempt takes a second, not five. */
+const timing = { ...defaultTiming, attemptLeaseMs: 1000, heartbeatMs: 100 };
+const runDelivery = (db: typeof t.database.db, req: RelayDelivery, types: JobType[]) =>
+  runRelayDelivery(db, req, { timing, remainingMs: forever, types });
 
 describe("attempt leases", () => {
   it("answers busy while an earlier attempt still runs, and never runs the job twice", async () => {
     const req = await newJob();
     const g = gate();
-    const first = runDelivery(t.database.db, req, { remainingMs: forever, types: [g.type] });
+    const first = runDelivery(t.database.db, req, [g.type]);
     await poll(async () => (g.events.includes("start 0") ? true : undefined), { label: "attempt 0 to start" });
 
     // The relay lost attempt 0's answer (a cut connection) and delivers attempt 1.
     const retry = { ...req, attempt: 1 };
-    const busy = await runDelivery(t.database.db, retry, { remainingMs: forever, types: [g.type] });
+    const busy = await runDelivery(t.database.db, retry, [g.type]);
     expect(busy).toEqual({ status: "busy", reason: "attempt 0 of this job is still running on a worker" });
     expect(await attemptsOf(req.job_id)).toHaveLength(1);
 
     g.release();
     expect(await first).toEqual({ status: "success", result: { ok: true } });
     // Once attempt 0 has ended the job, the waiting delivery runs nothing.
-    const after = await runDelivery(t.database.db, retry, { remainingMs: forever, types: [g.type] });
+    const after = await runDelivery(t.database.db, retry, [g.type]);
     expect(after).toEqual({ status: "skipped", reason: "job is success" });
     expect(g.events).toEqual(["start 0", "done 0"]);
   });
 
   it("closes an attempt whose worker went silent as of its last heartbeat and runs the next one", async () => {
     const req = await newJob();
-    const begin = await Execution.beginAttempt(t.database.db, {
-      jobId: req.job_id,
-      tenantId: req.tenant_id,
-      runId: req.run_id,
-      attempt: 0,
-    });
+    const begin = await Lifecycle.beginAttempt(
+      t.database.db,
+      { jobId: req.job_id, tenantId: req.tenant_id, runId: req.run_id, attempt: 0 },
+      timing,
+    );
     expect(begin.kind).toBe("run");
     // The worker died: its last heartbeat is older than the lease, and nothing beats any more.
     await t.database.db.execute(
-      sql`update ${jobAttempts} set heartbeat_at = now() - interval '6 seconds', started_at = now() - interval '8 seconds' where job_id = ${req.job_id}`,
+      sql`update ${jobAttempts} set heartbeat_at = now() - interval '2 seconds', started_at = now() - interval '3 seconds' where job_id = ${req.job_id}`,
     );
 
     const g = gate();
     g.release();
-    const res = await runDelivery(t.database.db, { ...req, attempt: 1 }, { remainingMs: forever, types: [g.type] });
+    const res = await runDelivery(t.database.db, { ...req, attempt: 1 }, [g.type]);
     expect(res).toEqual({ status: "success", result: { ok: true } });
     const [dead, next] = await attemptsOf(req.job_id);
     expect(dead?.outcome).toMatchObject({ status: "abandoned" });
@@ -142,7 +144,7 @@ describe("attempt leases", () => {
     const g = gate();
     // This worker's own connection pool: closing it is the worker losing Postgres.
     const lost = createDatabase(t.env.DATABASE_URL ?? "", { max: 2 });
-    const first = runDelivery(lost.db, req, { remainingMs: forever, types: [g.type] }).catch((e: Error) => e);
+    const first = runDelivery(lost.db, req, [g.type]).catch((e: Error) => e);
     await poll(async () => (g.events.includes("start 0") ? true : undefined), { label: "attempt 0 to start" });
     await lost.close();
     const cutAt = Date.now();
@@ -155,7 +157,7 @@ describe("attempt leases", () => {
     h.release();
     await poll(
       async () => {
-        const res = await runDelivery(t.database.db, retry, { remainingMs: forever, types: [h.type] });
+        const res = await runDelivery(t.database.db, retry, [h.type]);
         if (res.status === "busy") return void busyAnswers.push(Date.now() - cutAt);
         takenOverAt = Date.now();
         return res;
@@ -168,7 +170,7 @@ describe("attempt leases", () => {
     // The first executor had stopped before the second one started.
     expect(g.at.get("aborted 0")).toBeLessThan(h.at.get("start 1") ?? 0);
     expect(await first).toBeInstanceOf(Error);
-    expect(takenOverAt - cutAt).toBeGreaterThanOrEqual(Execution.ATTEMPT_LEASE_MS - 1000);
+    expect(takenOverAt - cutAt).toBeGreaterThanOrEqual(timing.attemptLeaseMs - timing.attemptLeaseMs / 2);
     const [row] = await t.database.db
       .select({ status: jobs.status, attempt: jobs.attempt })
       .from(jobs)

@@ -4,7 +4,8 @@
 // do not exist, so its worker skips them.
 import { randomUUID } from "node:crypto";
 import type { JobRunInput } from "@switchyard/core";
-import { HatchetBulkTrigger, HatchetRest, hatchetClient, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { HatchetBulkTrigger, hatchetClient } from "@switchyard/hatchet/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { poll } from "../support/poll.ts";
@@ -40,7 +41,7 @@ describe("bulk trigger", () => {
     expect(new Set(ids).size).toBe(12);
     // The status is read from the engine's reporting tables, which it fills shortly after.
     for (const id of ids) {
-      await poll(async () => ((await rest.runStatus(id)) === "NOT_FOUND" ? undefined : true), {
+      await poll(async () => ((await rest.runState(id)) === "NOT_FOUND" ? undefined : true), {
         timeoutMs: 15_000,
         label: `run ${id} in the engine`,
       });

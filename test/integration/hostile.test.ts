@@ -11,7 +11,7 @@
 // tested on their own at the end, where the API answers 500 today (see "known bugs").
 import { randomBytes, randomUUID } from "node:crypto";
 import { apiKeys, jobAttempts, jobLogs, jobs, targets } from "@switchyard/db";
-import { signRequest } from "@switchyard/relay/signing";
+import { signRequest } from "@switchyard/workers/signing";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -7,7 +7,7 @@ import { jobAttempts, jobLogs, jobs } from "@switchyard/db";
 import { HatchetRest } from "@switchyard/hatchet";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { coreDeps, startTestApp, type TestApp } from "../support/app.ts";
 import { checkInvariants } from "../support/invariants.ts";
 import { poll } from "../support/poll.ts";
 
@@ -162,7 +162,11 @@ describe("resync between a failed attempt and its retry", () => {
     expect((first.outcome as { status: string }).status).toBe("retry");
 
     const report = await Queue.resync(
-      { db: t.database.db, scheduler: hatchet, runStatus: async () => "FAILED" },
+      coreDeps(t.database.db, {
+        submit: (input) => hatchet.submit(input),
+        cancel: (runId) => hatchet.cancel(runId),
+        runState: async () => "FAILED",
+      }),
       tenant.id,
     );
     const final = await c.waitStatus(targetId, jobId, ["success", "error"], 60_000);

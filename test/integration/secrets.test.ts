@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { format } from "node:util";
 import { apiKeys, jobs } from "@switchyard/db";
-import { signRequest } from "@switchyard/relay/signing";
+import { signRequest } from "@switchyard/workers/signing";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestApp, type TestApp } from "../support/app.ts";

@@ -1,7 +1,7 @@
 // Webhook workers' health and job types are refreshed from their health call: a silent worker is
 // marked unhealthy, a worker that answers again is healthy with its job types rediscovered.
 import { webhookWorkers, workerJobTypes } from "@switchyard/db";
-import * as Workers from "@switchyard/relay/registry";
+import { Workers } from "@switchyard/workers";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../support/app.ts";

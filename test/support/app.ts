@@ -5,7 +5,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { createDatabase, type Database } from "@switchyard/db";
+import { type Deps, Dispatch, defaultTiming, type Orchestrator } from "@switchyard/core";
+import { createDatabase, type Database, type Db } from "@switchyard/db";
 import { inject } from "vitest";
 import { type App, ROOT, type Role, startApp } from "../../dev/app.ts";
 import { dropDatabase, ensureDatabase } from "../../dev/postgres.ts";
@@ -109,6 +110,11 @@ export async function startTestApp(opts: { roles?: Role[]; logs?: string[] } = {
       await dropDatabase(server, dbName);
     },
   };
+}
+
+/** Core's dependencies, to call its services directly from a test (the relay's NOTIFY host). */
+export function coreDeps(db: Db, orchestrator: Orchestrator, overrides: Partial<Deps> = {}): Deps {
+  return { db, orchestrator, host: Dispatch.relayHost, timing: defaultTiming, ...overrides };
 }
 
 /** Starts one role as its own process (to kill it with SIGKILL and start it again). */

@@ -44,7 +44,7 @@ export interface InvariantOptions {
   /** The workload is over: no job may be queued or running. */
   settled?: boolean;
   /** Checks running and handed-over jobs against their Hatchet runs. */
-  hatchet?: { runStatus(runId: string): Promise<string> };
+  hatchet?: { runState(runId: string): Promise<string> };
   /** How long a transient state may last before it counts as stuck (default 15 s). */
   graceMs?: number;
   /** Jobs of one target created within this many ms of each other may start in either order (default 0). */
@@ -168,7 +168,7 @@ export async function checkInvariants(db: Db, opts: InvariantOptions = {}): Prom
     hatchetRunsChecked = inFlight.length;
     const found = await mapLimit(inFlight, 8, async (job) => {
       const runId = job.hatchetRunId ?? "";
-      const status = await hatchet.runStatus(runId).catch((err: Error) => `unreadable (${err.message})`);
+      const status = await hatchet.runState(runId).catch((err: Error) => `unreadable (${err.message})`);
       if (status === "QUEUED" || status === "RUNNING") return undefined;
       // A run triggered a moment ago may not be readable yet (the trigger answers before it is).
       const handedOver = job.dispatchedAt?.getTime() ?? 0;

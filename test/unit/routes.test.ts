@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startLocalServer } from "../../dev/local-server.ts";
 import { apiRoutes, routeKey, workerFunction } from "../../infra/routes.ts";
-import { generateSecret } from "../../packages/relay/src/signing.ts";
+import { generateSecret } from "../../packages/workers/src/signing.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const ADAPTER_404 = { message: "Not Found" };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assertSecret, generateSecret, signRequest, verifyRequest } from "../../packages/relay/src/signing.ts";
+import { assertSecret, generateSecret, signRequest, verifyRequest } from "../../packages/workers/src/signing.ts";
 
 const secret = generateSecret();
 const body = JSON.stringify({ delivery: "dlv_1", job: { id: "job_1", type: "echo" } });

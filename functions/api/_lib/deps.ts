@@ -1,13 +1,10 @@
 // What handlers need, built once per Lambda instance (warm invocations reuse it) and only when
 // first used: a route that never touches the database (openapi.json) needs no DATABASE_URL.
-import type { Scheduler } from "@switchyard/core";
+import { type Deps as CoreDeps, Dispatch, type Orchestrator, timingFromEnv } from "@switchyard/core";
 import { type Db, sharedDatabase } from "@switchyard/db";
-import { HatchetRest } from "@switchyard/hatchet/rest";
-import { hatchetSettingsFromEnv } from "@switchyard/hatchet/settings";
+import { deliveryFromEnv, HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 
-export interface Deps {
-  readonly db: Db;
-  scheduler: Scheduler;
+export interface Deps extends CoreDeps {
   hatchet: () => HatchetRest;
 }
 
@@ -18,19 +15,35 @@ const hatchetRest = () => {
 };
 
 /** Hatchet is reached lazily: a missing or wrong token fails the hand-over, which the row records. */
-const scheduler: Scheduler = {
+const orchestrator: Orchestrator = {
   submit: (input) => hatchetRest().submit(input),
   cancel: (runId) => hatchetRest().cancel(runId),
+  runState: (runId) => hatchetRest().runState(runId),
 };
 
-const deps_: Deps = {
-  get db() {
-    return sharedDatabase().db;
-  },
-  scheduler,
-  hatchet: hatchetRest,
-};
+const db = (): Db => sharedDatabase().db;
+
+let deps_: Deps | undefined;
 
 export function deps(): Deps {
+  deps_ ??= {
+    get db() {
+      return db();
+    },
+    orchestrator,
+    // Relay mode: the relay is woken by NOTIFY. Direct mode: nothing listens, so the API hands a
+    // job over itself, right after the change that let it go.
+    host:
+      deliveryFromEnv() === "relay"
+        ? Dispatch.relayHost
+        : Dispatch.inlineHost({
+            get db() {
+              return db();
+            },
+            orchestrator,
+          }),
+    timing: timingFromEnv(),
+    hatchet: hatchetRest,
+  };
   return deps_;
 }

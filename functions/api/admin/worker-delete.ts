@@ -1,4 +1,4 @@
-import * as Workers from "@switchyard/relay/registry";
+import { Workers } from "@switchyard/workers";
 import { route } from "../_lib/http.ts";
 import { WorkerPath } from "../_lib/schemas.ts";
 

@@ -3,6 +3,6 @@ import { route } from "../_lib/http.ts";
 import { JobPath } from "../_lib/schemas.ts";
 
 export const handler = route({ auth: "tenant", path: JobPath }, async ({ deps, tenantId, path }) => {
-  const { message, job } = await Jobs.act(deps, tenantId, path.target_id, path.job_id, "interrupt");
+  const { message, job } = await Jobs.interrupt(deps, tenantId, path.target_id, path.job_id);
   return { ...job, message };
 });

@@ -3,7 +3,7 @@ import { route } from "../_lib/http.ts";
 
 export const handler = route({ auth: "tenant" }, async ({ deps, tenantId }) => {
   const [queue, hatchet] = await Promise.all([
-    Queue.status(deps.db, tenantId),
+    Queue.status(deps.db, tenantId, deps.timing),
     deps
       .hatchet()
       .queueMetrics()

@@ -1,5 +1,5 @@
 // The relay's trigger: job runs started with the engine's gRPC bulk call, the submits that arrive
-// while one call is in flight going together in the next. Cancels go over REST.
+// while one call is in flight going together in the next. Cancels and run states go over REST.
 //
 // Why not REST, one run per call: in a burst every hand-over waited for its own trigger (116 ms
 // p50 with 40 at once), and the dispatcher's claims queued behind them. Why not the SDK's default
@@ -7,7 +7,7 @@
 // engine was away; this client makes one attempt and the job goes back to waiting (the relay's
 // sweep tries again), as with REST.
 import type { HatchetClient } from "@hatchet-dev/typescript-sdk/v1";
-import type { JobRunInput, Scheduler } from "@switchyard/core";
+import type { JobRunInput, Orchestrator, RunState } from "@switchyard/core";
 import type { HatchetRest } from "./rest.ts";
 import { JOB_WORKFLOW } from "./workflow.ts";
 
@@ -27,7 +27,7 @@ export interface BulkTriggerOptions {
   timeoutMs?: number;
 }
 
-export class HatchetBulkTrigger implements Scheduler {
+export class HatchetBulkTrigger implements Orchestrator {
   private queue: Pending[] = [];
   private inFlight = false;
 
@@ -44,6 +44,10 @@ export class HatchetBulkTrigger implements Scheduler {
 
   cancel(runId: string): Promise<void> {
     return this.opts.rest.cancel(runId);
+  }
+
+  runState(runId: string): Promise<RunState> {
+    return this.opts.rest.runState(runId);
   }
 
   private async flush(): Promise<void> {

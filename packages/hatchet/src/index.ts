@@ -1,5 +1,5 @@
-export { type BulkTriggerOptions, HatchetBulkTrigger } from "./bulk-trigger.ts";
-export { hatchetClient } from "./client.ts";
-export { HatchetRest, HatchetRestError, type RunStatus } from "./rest.ts";
-export { type HatchetSettings, hatchetSettingsFromEnv } from "./settings.ts";
+// Hatchet without its SDK: settings, the job workflow's names and the REST client. API functions
+// and the worker import only this; the SDK (gRPC, a much larger bundle) is in ./sdk.
+export { HatchetRest, HatchetRestError } from "./rest.ts";
+export { type DeliveryMode, deliveryFromEnv, type HatchetSettings, hatchetSettingsFromEnv } from "./settings.ts";
 export * from "./workflow.ts";

@@ -1,10 +1,8 @@
 // Hatchet's REST API with fetch: enough to trigger, cancel and inspect runs from an API function
 // without loading the gRPC SDK (which would multiply the bundle and its cold start).
-import type { JobRunInput, Scheduler } from "@switchyard/core";
+import type { JobRunInput, Orchestrator, RunState } from "@switchyard/core";
 import type { HatchetSettings } from "./settings.ts";
 import { namespacedWorkflow } from "./workflow.ts";
-
-export type RunStatus = "QUEUED" | "RUNNING" | "COMPLETED" | "CANCELLED" | "FAILED" | "NOT_FOUND";
 
 export class HatchetRestError extends Error {
   override name = "HatchetRestError";
@@ -29,7 +27,7 @@ function claims(token: string): TokenClaims {
   return { sub: parsed.sub, server_url: parsed.server_url };
 }
 
-export class HatchetRest implements Scheduler {
+export class HatchetRest implements Orchestrator {
   readonly tenantId: string;
   readonly apiUrl: string;
   private readonly workflowName: string;
@@ -64,9 +62,9 @@ export class HatchetRest implements Scheduler {
     await this.request("POST", `/api/v1/stable/tenants/${this.tenantId}/tasks/cancel`, { externalIds: [runId] });
   }
 
-  async runStatus(runId: string): Promise<RunStatus> {
+  async runState(runId: string): Promise<RunState> {
     try {
-      return await this.request<RunStatus>("GET", `/api/v1/stable/workflow-runs/${runId}/status`);
+      return await this.request<RunState>("GET", `/api/v1/stable/workflow-runs/${runId}/status`);
     } catch (err) {
       if (err instanceof HatchetRestError && (err.status === 404 || err.status === 400)) return "NOT_FOUND";
       throw err;

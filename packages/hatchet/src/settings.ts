@@ -41,3 +41,17 @@ export function hatchetSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ha
     grpcCompression: compression,
   };
 }
+
+/**
+ * How runs reach the worker function: "direct", the engine's HTTP operator calls it, or "relay",
+ * switchyard's relay (a Hatchet SDK worker) does, for engines that cannot reach the worker.
+ */
+export type DeliveryMode = "direct" | "relay";
+
+export function deliveryFromEnv(env: NodeJS.ProcessEnv = process.env): DeliveryMode {
+  const mode = env.SWITCHYARD_DELIVERY || "relay";
+  if (mode !== "direct" && mode !== "relay") {
+    throw new Error(`SWITCHYARD_DELIVERY must be direct or relay, not "${mode}"`);
+  }
+  return mode;
+}

@@ -17,3 +17,8 @@ export function namespacedWorkflow(namespace?: string): string {
   const ns = namespace.toLowerCase();
   return `${ns.endsWith("_") ? ns : `${ns}_`}${JOB_WORKFLOW}`;
 }
+
+/** The job task's action id, as the engine routes runs to workers (lowercase `<workflow>:<task>`). */
+export function jobActionId(namespace?: string): string {
+  return `${namespacedWorkflow(namespace)}:${JOB_WORKFLOW}`.toLowerCase();
+}

@@ -1,16 +1,24 @@
-// The webhook worker's runtime, independent of Lambda: publish the job types, run one attempt
-// of one job with its context, write the outcome. The function in functions/worker only verifies
-// the request and calls into here.
-import { Execution, type JobContext, JobFailure, type JobType } from "@switchyard/core";
+// The webhook worker's runtime, independent of Lambda and of who delivers: publish the job types,
+// run one attempt of one job with its context, store the outcome. functions/worker verifies the
+// request (relay or engine operator), then calls into here.
+import {
+  type DeliveryAnswer,
+  type HealthResponse,
+  type JobContext,
+  JobFailure,
+  type JobType,
+  Lifecycle,
+  type Outcome,
+  type Timing,
+} from "@switchyard/core";
 import type { Db } from "@switchyard/db";
-import { JOB_WORKFLOW } from "@switchyard/hatchet/workflow";
-import type { DeliveryRequest, DeliveryResponse, HealthResponse } from "@switchyard/relay/contract";
 import { z } from "zod";
 import { jobTypes } from "./index.ts";
 
 export const WORKER_VERSION = "1";
 
-export function healthInfo(types: readonly JobType[] = jobTypes): HealthResponse {
+/** The worker's health answer; `actions` are the Hatchet action ids it serves. */
+export function healthInfo(actions: string[], types: readonly JobType[] = jobTypes): HealthResponse {
   return {
     name: "switchyard-worker",
     version: WORKER_VERSION,
@@ -21,99 +29,84 @@ export function healthInfo(types: readonly JobType[] = jobTypes): HealthResponse
       parameters: z.toJSONSchema(t.parameters, { io: "input" }) as Record<string, unknown>,
       defaults: { timeout_seconds: t.defaults.timeoutSeconds, retries: t.defaults.retries },
     })),
-    actions: types.map((t) => `${JOB_WORKFLOW}:${t.name}`),
+    actions,
   };
+}
+
+/** One attempt of one job, whoever delivered it. */
+export interface AttemptRequest {
+  jobId: string;
+  tenantId: string;
+  apiName: string;
+  /** The orchestrator's run id. */
+  runId: string;
+  attempt: number;
+  /** Attempts after the first that the job may have; the last one's failure is final. */
+  retries: number;
 }
 
 export interface RunOptions {
+  timing: Pick<Timing, "attemptLeaseMs" | "heartbeatMs" | "deadlineMarginMs">;
   /** Milliseconds the invocation has left (Lambda's getRemainingTimeInMillis). */
   remainingMs: () => number;
-  /** How often the job row is read for a stop request; the executor's signal fires within one period. */
-  pollMs?: number;
   types?: readonly JobType[];
 }
 
-/** Time kept back before the invocation's end to write the outcome. */
-const DEADLINE_MARGIN_MS = 3000;
+/** The job type a worker serves under `name`, from its own list. */
+export function servedType(name: string, types: readonly JobType[] = jobTypes): JobType | undefined {
+  return types.find((t) => t.name === name);
+}
 
-export async function runDelivery(db: Db, req: DeliveryRequest, opts: RunOptions): Promise<DeliveryResponse> {
-  const begin = await Execution.beginAttempt(db, {
-    jobId: req.job_id,
-    tenantId: req.tenant_id,
-    runId: req.run_id,
-    attempt: req.attempt,
-  });
+export async function runAttempt(db: Db, req: AttemptRequest, opts: RunOptions): Promise<DeliveryAnswer> {
+  const key = { jobId: req.jobId, runId: req.runId, attempt: req.attempt };
+  const begin = await Lifecycle.beginAttempt(db, { ...key, tenantId: req.tenantId }, opts.timing);
   if (begin.kind === "skip") return { status: "skipped", reason: begin.reason };
-  if (begin.kind === "replay") return begin.outcome as DeliveryResponse;
+  if (begin.kind === "replay") return begin.outcome;
   if (begin.kind === "busy") return { status: "busy", reason: begin.reason };
-  const { job } = begin;
-  const finish = (o: Execution.Outcome) =>
-    Execution.finishAttempt(db, job, req.run_id, req.attempt, o) as Promise<DeliveryResponse>;
+  const finish = (o: Outcome) => Lifecycle.finishAttempt(db, begin.job, key, o);
 
-  const type = (opts.types ?? jobTypes).find((t) => t.name === req.api_name);
-  if (!type)
-    return finish({ status: "error", error: `this worker does not serve '${req.api_name}'`, retryable: false });
-  const parsed = type.parameters.safeParse(job.parameters);
+  const type = servedType(req.apiName, opts.types);
+  if (!type) return finish({ status: "error", error: `this worker does not serve '${req.apiName}'`, retryable: false });
+  const parsed = type.parameters.safeParse(begin.job.parameters);
   if (!parsed.success) {
     return finish({ status: "error", error: `invalid parameters: ${z.prettifyError(parsed.error)}`, retryable: false });
   }
-
-  const controller = new AbortController();
-  let stopReason: keyof typeof abortMessages | undefined;
-  const abort = (why: NonNullable<typeof stopReason>) => {
-    if (controller.signal.aborted) return;
-    stopReason = why;
-    controller.abort(new Error(abortMessages[why]));
-  };
-  const budget = Math.min(type.defaults.timeoutSeconds * 1000, opts.remainingMs() - DEADLINE_MARGIN_MS);
-  const timer = setTimeout(() => abort("timeout"), Math.max(0, budget));
-  // A Lambda cannot take a second request for this invocation, so it learns of a stop by polling;
-  // the same call is the attempt's heartbeat. Without one for half the lease, the attempt is given
-  // up before another delivery may take it over (Execution.ATTEMPT_LEASE_MS).
-  let lastBeatSentAt = Date.now();
-  const key = { jobId: job.id, runId: req.run_id, attempt: req.attempt };
-  const poller = setInterval(() => {
-    if (Date.now() - lastBeatSentAt > Execution.ATTEMPT_LEASE_MS / 2) abort("lease");
-    const sentAt = Date.now();
-    Execution.heartbeat(db, key)
-      .then((stop) => {
-        lastBeatSentAt = Math.max(lastBeatSentAt, sentAt);
-        if (stop) abort(stop);
-      })
-      .catch(() => {});
-  }, opts.pollMs ?? 250);
-
+  const budgetMs = Math.min(type.defaults.timeoutSeconds * 1000, opts.remainingMs() - opts.timing.deadlineMarginMs);
+  const watch = watchAttempt(db, key, budgetMs, opts.timing);
   const ctx: JobContext = {
-    jobId: job.id,
-    tenantId: job.tenantId,
-    targetId: job.targetId,
+    jobId: begin.job.id,
+    tenantId: begin.job.tenantId,
+    targetId: begin.job.targetId,
     attempt: req.attempt,
-    signal: controller.signal,
-    log: (content, logType = "message") => Execution.addLog(db, job.id, logType, content),
-    progress: (fraction, message) => Execution.addLog(db, job.id, "progress", { fraction, message }),
-    recordHttpExchange: (ex) => Execution.recordExchange(db, job.id, req.attempt, { ...ex }),
+    signal: watch.signal,
+    log: (content, logType = "message") => Lifecycle.addLog(db, req.jobId, logType, content),
+    progress: (fraction, message) => Lifecycle.addLog(db, req.jobId, "progress", { fraction, message }),
+    recordHttpExchange: (ex) => Lifecycle.recordExchange(db, req.jobId, req.attempt, { ...ex }),
   };
   try {
     const result = await type.run(parsed.data, ctx);
-    if (stopReason === "cancel" || stopReason === "interrupt") return finish(stopped(stopReason));
-    return finish({ status: "success", result: result ?? {} });
+    return finish(watch.stopped() ?? { status: "success", result: result ?? {} });
   } catch (err) {
-    if (stopReason === "cancel" || stopReason === "interrupt") return finish(stopped(stopReason));
-    const message = err instanceof Error ? err.message : String(err);
-    // Unexpected exceptions may be transient; job types say otherwise with JobFailure(…, false).
-    const retryable = stopReason === "lease" || (err instanceof JobFailure ? err.retryable : true);
-    const error =
-      stopReason === "timeout"
-        ? `timed out after ${Math.round(budget / 1000)} s`
-        : stopReason === "lease"
-          ? abortMessages.lease
-          : message;
-    if (retryable && req.attempt < req.retries) return finish({ status: "retry", error });
-    return finish({ status: "error", error, retryable });
+    return finish(watch.stopped() ?? failureOutcome(err, watch.reason(), budgetMs, req));
   } finally {
-    clearTimeout(timer);
-    clearInterval(poller);
+    watch.end();
   }
+}
+
+/** How an executor's exception ends the attempt: another attempt, or the job's failure. */
+function failureOutcome(err: unknown, reason: AbortReason | undefined, budgetMs: number, req: AttemptRequest): Outcome {
+  // Unexpected exceptions may be transient; job types say otherwise with JobFailure(…, false).
+  const retryable = reason === "lease" || (err instanceof JobFailure ? err.retryable : true);
+  const error =
+    reason === "timeout"
+      ? `timed out after ${Math.round(budgetMs / 1000)} s`
+      : reason === "lease"
+        ? abortMessages.lease
+        : err instanceof Error
+          ? err.message
+          : String(err);
+  if (retryable && req.attempt < req.retries) return { status: "retry", error };
+  return { status: "error", error, retryable };
 }
 
 const abortMessages = {
@@ -123,8 +116,43 @@ const abortMessages = {
   lease: "lost contact with the database; stopped so that a later attempt can take over",
 } as const;
 
-function stopped(why: "cancel" | "interrupt"): Execution.Outcome {
-  return why === "cancel"
-    ? { status: "canceled", error: "Job was canceled by user" }
-    : { status: "paused", error: "Job was interrupted by user" };
+type AbortReason = keyof typeof abortMessages;
+
+/**
+ * The executor's AbortSignal and what fires it: the time budget, a stop request, or losing the
+ * attempt's lease. A Lambda cannot take a second request for its invocation, so it learns of a
+ * stop by polling; the same call is the attempt's heartbeat. Without one written for half the
+ * lease, the executor is stopped before another delivery may take the attempt over.
+ */
+function watchAttempt(db: Db, key: Lifecycle.AttemptKey, budgetMs: number, timing: RunOptions["timing"]) {
+  const controller = new AbortController();
+  let reason: AbortReason | undefined;
+  const abort = (why: AbortReason) => {
+    if (controller.signal.aborted) return;
+    reason = why;
+    controller.abort(new Error(abortMessages[why]));
+  };
+  const timer = setTimeout(() => abort("timeout"), Math.max(0, budgetMs));
+  let lastBeatSentAt = Date.now();
+  const poller = setInterval(() => {
+    if (Date.now() - lastBeatSentAt > timing.attemptLeaseMs / 2) abort("lease");
+    const sentAt = Date.now();
+    Lifecycle.heartbeat(db, key)
+      .then((stop) => {
+        lastBeatSentAt = Math.max(lastBeatSentAt, sentAt);
+        if (stop) abort(stop);
+      })
+      .catch(() => {});
+  }, timing.heartbeatMs);
+  return {
+    signal: controller.signal,
+    reason: () => reason,
+    /** The outcome a stop request imposes, whatever the executor returned or threw. */
+    stopped: (): Outcome | undefined =>
+      reason === "cancel" || reason === "interrupt" ? Lifecycle.stoppedOutcome(reason) : undefined,
+    end() {
+      clearTimeout(timer);
+      clearInterval(poller);
+    },
+  };
 }

@@ -1,42 +1,52 @@
-// The relay's dispatcher: hands targets' next jobs to Hatchet as soon as they may go. The API wakes
-// it with a NOTIFY when a job is created or unblocked, the relay itself when a run ends, and a
-// periodic sweep catches whatever a lost notification or a failed hand-over left waiting.
-import { Dispatch, type Scheduler } from "@switchyard/core";
+// The relay's dispatch host: hands targets' next jobs to Hatchet as soon as they may go. The API
+// wakes it with a NOTIFY when a job is created or unblocked, the relay itself when a run ends, and
+// a periodic sweep (core's Dispatch.sweep) repairs whatever a lost notification, a failed trigger
+// or a dispatcher that died mid hand-over left behind.
+import { Dispatch, type Orchestrator, type Timing } from "@switchyard/core";
 import type { Database } from "@switchyard/db";
 import type pg from "pg";
 
 export interface Dispatcher {
   /** Dispatches the target (coalesced with a dispatch of it already waiting); resolves when done. */
   wake(targetId: string): Promise<void>;
-  /** Dispatches every target that has a job waiting and nothing in flight. */
+  /** One sweep: lost hand-overs back to waiting, every ready target dispatched. */
   sweep(): Promise<number>;
   stop(): Promise<void>;
 }
 
 export interface DispatcherOptions {
   database: Database;
-  scheduler: Scheduler;
+  orchestrator: Orchestrator;
+  timing: Pick<Timing, "sweepMs" | "lostHandOverMs">;
   /**
-   * Hand-overs at once (default 32); each is a short transaction and a trigger. The scheduler
+   * Hand-overs at once (default 32); each is a short transaction and a trigger. The orchestrator
    * batches the triggers that meet, so more at once means fewer, larger calls to the engine.
    */
   concurrency?: number;
   log: (msg: string) => void;
 }
 
+/** The sweep's row in dispatch_sweeps. */
+const HOST = "relay";
+
 export async function startDispatcher(opts: DispatcherOptions): Promise<Dispatcher> {
-  const { database, scheduler, log } = opts;
-  const deps = { db: database.db, scheduler };
+  const { database, log, timing } = opts;
+  const deps = { db: database.db, orchestrator: opts.orchestrator };
   const queue = keyedQueue(opts.concurrency ?? 32, async (targetId) => {
     await Dispatch.dispatchTarget(deps, targetId).catch((err: Error) => log(`dispatch failed: ${err.message}`));
   });
 
   let sweeping: Promise<number> | undefined;
   const sweep = () => {
-    sweeping ??= Dispatch.targetsReadyToDispatch(database.db)
-      .then(async (ready) => {
-        await Promise.all(ready.map(queue.add));
+    sweeping ??= Dispatch.takeSweepTurn(database.db, HOST, 0)
+      .then(() => Dispatch.sweep(database.db, timing, queue.add))
+      .then(({ withdrawn, ready }) => {
+        if (withdrawn.length > 0) log(`put back ${withdrawn.length} hand-over(s) that never got a run`);
         return ready.length;
+      })
+      .catch((err: Error) => {
+        log(`sweep failed: ${err.message}`);
+        return 0;
       })
       .finally(() => {
         sweeping = undefined;
@@ -47,10 +57,11 @@ export async function startDispatcher(opts: DispatcherOptions): Promise<Dispatch
   const listener = listen(database.pool, Dispatch.DISPATCH_CHANNEL, {
     onMessage: (targetId) => void queue.add(targetId),
     // Notifications sent while no connection listened are gone: look at the table instead.
-    onConnect: () => void sweep().catch((err: Error) => log(`sweep failed: ${err.message}`)),
+    onConnect: () => void sweep(),
     log,
   });
   await listener.ready;
+  const timer = setInterval(() => void sweep(), timing.sweepMs);
 
   let stopped = false;
   return {
@@ -59,6 +70,7 @@ export async function startDispatcher(opts: DispatcherOptions): Promise<Dispatch
     sweep,
     async stop() {
       stopped = true;
+      clearInterval(timer);
       await listener.stop();
       await queue.idle();
     },

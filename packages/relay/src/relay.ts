@@ -1,23 +1,22 @@
-// The relay: a Hatchet worker (gRPC) that holds the slots and, for each run, POSTs a signed
-// delivery to the webhook worker serving the job's type. Hatchet keeps the retries, timeouts and
+// The relay (relay mode): a Hatchet worker (gRPC) that holds the slots and, for each run, POSTs a
+// signed delivery to the webhook worker serving the job's type. For engines that cannot reach the
+// worker (a private network); direct mode needs no relay. Hatchet keeps the retries, timeouts and
 // the one-run-per-target concurrency; Postgres keeps the job's truth.
-
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  ConcurrencyLimitStrategy,
-  type Context,
-  type HatchetClient,
-  type JsonObject,
-  NonRetryableError,
-} from "@hatchet-dev/typescript-sdk/v1";
-import { Dispatch, Execution, type JobRunInput, JobTypes, type Scheduler } from "@switchyard/core";
-import { type Database, type Db, jobs } from "@switchyard/db";
-import { CONCURRENCY_EXPRESSION, JOB_WORKFLOW, MAX_EXECUTION, MAX_RETRIES } from "@switchyard/hatchet";
-import { and, eq } from "drizzle-orm";
-import type { DeliveryResponse } from "./contract.ts";
+  type Clock,
+  type DeliveryAnswer,
+  type JobRunInput,
+  JobTypes,
+  Lifecycle,
+  type Orchestrator,
+  systemClock,
+  type Timing,
+} from "@switchyard/core";
+import type { Database, Db } from "@switchyard/db";
+import { type Context, type HatchetClient, jobTask, NonRetryableError } from "@switchyard/hatchet/sdk";
+import { deliver, WorkerCallError, Workers } from "@switchyard/workers";
 import { startDispatcher } from "./dispatcher.ts";
-import * as Registry from "./registry.ts";
-import { deliver, WorkerCallError } from "./worker-client.ts";
 
 export interface RelayOptions {
   database: Database;
@@ -26,146 +25,147 @@ export interface RelayOptions {
    * Triggers the runs the relay hands over and cancels held ones (HatchetBulkTrigger: one attempt
    * per call, so a failure returns the job to waiting instead of stalling the dispatcher).
    */
-  scheduler: Scheduler;
+  orchestrator: Orchestrator;
+  timing: Timing;
+  clock?: Clock;
   slots?: number;
-  /** How often targets with waiting jobs are checked (a safety net: notifications dispatch at once). */
-  sweepIntervalMs?: number;
-  /** How often workers' health and job types are refreshed. */
-  refreshIntervalMs?: number;
-  /** How long a stop waits for running deliveries. */
-  graceMs?: number;
-  /**
-   * A run handed over this long ago that has not started while this relay had free slots all
-   * along is held by the engine (seen after an engine restart: assigned, never sent): it is
-   * withdrawn and the job handed over again.
-   */
-  heldAfterMs?: number;
   log?: (msg: string) => void;
 }
 
 export interface Relay {
   stop(): Promise<void>;
-  /** Dispatches every target that has a job waiting and nothing in flight. */
-  sweep(): Promise<number>;
-  /** Withdraws and hands over again the runs the engine holds without starting; returns how many. */
-  releaseHeldRuns(heldAfterMs?: number): Promise<number>;
+  /**
+   * Withdraws and hands over again the runs the engine holds without starting (for longer than
+   * `heldRunMs`, or the given time); returns how many.
+   */
+  releaseHeldRuns(olderThanMs?: number): Promise<number>;
 }
 
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
-  const { hatchet } = opts;
-  const { db } = opts.database;
+  const { database, timing } = opts;
+  const { db } = database;
   const log = opts.log ?? ((m: string) => console.log(`[relay] ${m}`));
-  const inFlight = new Set<Promise<unknown>>();
   const slots = opts.slots ?? 100;
-  // Since when this relay has had a free slot (a run not started meanwhile was not waiting for one).
-  let freeSince = Date.now();
+  const deliveries = new Deliveries(slots, opts.clock ?? systemClock);
 
-  const task = hatchet.task<JobRunInput, JsonObject>({
-    name: JOB_WORKFLOW,
-    concurrency: {
-      expression: CONCURRENCY_EXPRESSION,
-      maxRuns: 1,
-      limitStrategy: ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN,
-    },
-    executionTimeout: MAX_EXECUTION,
-    retries: MAX_RETRIES,
-    backoff: { factor: 2, maxSeconds: 30 },
-    fn: async (input, ctx) => {
-      const work = relayRun(db, input, ctx);
-      inFlight.add(work);
-      if (inFlight.size >= slots) freeSince = Number.POSITIVE_INFINITY;
-      try {
-        // The worker's answer is parsed JSON, so it is a JSON object as the SDK wants.
-        return (await work) as unknown as JsonObject;
-      } finally {
-        if (inFlight.size >= slots) freeSince = Date.now();
-        inFlight.delete(work);
-        handOverNext(input.targetId);
-      }
-    },
+  const dispatcher = await startDispatcher({ database, orchestrator: opts.orchestrator, timing, log });
+  const task = jobTask(opts.hatchet, async (input, ctx) => {
+    try {
+      // The worker's answer is parsed JSON, so it is a JSON object as the SDK wants.
+      return (await deliveries.track(relayRun(db, timing, input, ctx))) as unknown as Record<string, never>;
+    } finally {
+      // The end of a run is the moment the target's next job can go. It is handed over just after
+      // this run's completion leaves for Hatchet: triggered earlier, the next run would queue
+      // behind this run's concurrency slot until the engine has recorded the completion.
+      setTimeout(() => void dispatcher.wake(input.targetId), 0);
+    }
   });
-
-  const dispatcher = await startDispatcher({ database: opts.database, scheduler: opts.scheduler, log });
-  // The end of a run is the moment the target's next job can go. It is handed over just after
-  // this run's completion leaves for Hatchet: triggered earlier, the next run would queue behind
-  // this run's concurrency slot until the engine has recorded the completion.
-  const handOverNext = (targetId: string) => void setTimeout(() => void dispatcher.wake(targetId), 0);
-
-  const worker = await hatchet.worker("switchyard-relay", {
-    workflows: [task],
-    slots,
-    handleKill: false,
-  });
+  const worker = await opts.hatchet.worker("switchyard-relay", { workflows: [task], slots, handleKill: false });
   void worker.start();
   await worker.waitUntilReady(60_000);
 
-  const refresh = () => Registry.refresh(db).catch((err: Error) => log(`worker refresh failed: ${err.message}`));
-  await refresh();
-  const sweep = () =>
-    dispatcher.sweep().catch((err: Error) => {
-      log(`sweep failed: ${err.message}`);
-      return 0;
-    });
-  await sweep();
-  const releaseHeldRuns = async (heldAfterMs = opts.heldAfterMs ?? 3 * 60_000) => {
-    if (Date.now() - freeSince < heldAfterMs) return 0;
-    let released = 0;
-    for (const job of await Dispatch.staleHandOvers(db, heldAfterMs)) {
-      const runId = job.hatchetRunId ?? "";
-      // Withdrawn first, so a run that starts after all finds the job no longer its own.
-      const why = `Hatchet held run ${runId} for over ${Math.round(heldAfterMs / 1000)} s without starting it`;
-      if (!(await Dispatch.withdrawHandOver(db, job.id, runId, why))) continue;
-      // Until the engine drops it, the held run keeps the target's concurrency slot.
-      await opts.scheduler
-        .cancel(runId)
-        .catch((err: Error) => log(`cancel of held run ${runId} failed: ${err.message}`));
-      void dispatcher.wake(job.targetId);
-      released++;
-    }
-    if (released) log(`released ${released} run(s) the engine held without starting`);
-    return released;
-  };
+  const refreshWorkers = () => Workers.refresh(db).catch((err: Error) => log(`worker refresh failed: ${err.message}`));
+  await refreshWorkers();
+  const releaseHeldRuns = (heldRunMs = timing.heldRunMs) =>
+    releaseHeld(db, opts.orchestrator, heldRunMs, deliveries, dispatcher.wake, log);
   const timers = [
-    setInterval(() => void sweep(), opts.sweepIntervalMs ?? 2000),
     setInterval(() => {
-      void refresh();
-      void releaseHeldRuns().catch((err: Error) => log(`held-run check failed: ${err.message}`));
-    }, opts.refreshIntervalMs ?? 30_000),
+      void refreshWorkers();
+      void releaseHeldRuns(timing.heldRunMs).catch((err: Error) => log(`held-run check failed: ${err.message}`));
+    }, timing.workerRefreshMs),
   ];
 
   return {
-    sweep: dispatcher.sweep,
     releaseHeldRuns,
     async stop() {
       for (const t of timers) clearInterval(t);
       // Stop taking work, then let running deliveries finish within the grace period.
       await worker.pause().catch(() => {});
-      const grace = new Promise((r) => setTimeout(r, opts.graceMs ?? 30_000).unref());
-      await Promise.race([Promise.allSettled([...inFlight]), grace]);
+      await deliveries.drain(timing.drainMs);
       await dispatcher.stop();
       await worker.stop();
     },
   };
 }
 
-/** How often a delivery answered "busy" is tried again. */
-const BUSY_RECHECK_MS = 500;
+/** The relay's deliveries in flight, and since when it has had a free slot. */
+class Deliveries {
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** A run not started while this relay had a free slot was not waiting for one. */
+  private freeSince: number;
 
-async function relayRun(db: Db, input: JobRunInput, ctx: Context<JobRunInput>): Promise<DeliveryResponse> {
+  constructor(
+    private readonly slots: number,
+    private readonly clock: Clock,
+  ) {
+    this.freeSince = clock.now();
+  }
+
+  async track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    if (this.inFlight.size >= this.slots) this.freeSince = Number.POSITIVE_INFINITY;
+    try {
+      return await work;
+    } finally {
+      if (this.inFlight.size >= this.slots) this.freeSince = this.clock.now();
+      this.inFlight.delete(work);
+    }
+  }
+
+  /** How long a slot has been free without interruption (0 while every slot is taken). */
+  freeFor(): number {
+    return Math.max(0, this.clock.now() - this.freeSince);
+  }
+
+  async drain(graceMs: number): Promise<void> {
+    const grace = new Promise((r) => setTimeout(r, graceMs).unref());
+    await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+  }
+}
+
+/**
+ * A run handed over more than `heldRunMs` ago that has not started, while this relay had a free
+ * slot all along, is held by the engine (seen after an engine restart: assigned, never sent). It
+ * is withdrawn first (so a run that starts after all finds the job no longer its own), cancelled
+ * (until the engine drops it, it keeps the target's concurrency slot), and the job handed over again.
+ */
+async function releaseHeld(
+  db: Db,
+  orchestrator: Orchestrator,
+  heldRunMs: number,
+  deliveries: Deliveries,
+  wake: (targetId: string) => Promise<void>,
+  log: (msg: string) => void,
+): Promise<number> {
+  if (deliveries.freeFor() < heldRunMs) return 0;
+  let released = 0;
+  for (const job of await Lifecycle.staleHandOvers(db, heldRunMs)) {
+    const runId = job.hatchetRunId ?? "";
+    const why = `Hatchet held run ${runId} for over ${Math.round(heldRunMs / 1000)} s without starting it`;
+    if (!(await Lifecycle.withdraw(db, job.id, runId, why))) continue;
+    await orchestrator.cancel(runId).catch((err: Error) => log(`cancel of held run ${runId} failed: ${err.message}`));
+    void wake(job.targetId);
+    released++;
+  }
+  if (released) log(`released ${released} run(s) the engine held without starting`);
+  return released;
+}
+
+/** One delivery of one run to the worker serving the job's type; its answer becomes the run's. */
+async function relayRun(
+  db: Db,
+  timing: Timing,
+  input: JobRunInput,
+  ctx: Context<JobRunInput>,
+): Promise<DeliveryAnswer> {
   const attempt = ctx.retryCount();
   const type = await JobTypes.findDelivery(db, input.apiName);
-  if (!type) return fail(db, input.jobId, `no registered worker serves job type '${input.apiName}'`);
+  if (!type) return failJob(db, input.jobId, `no registered worker serves job type '${input.apiName}'`);
 
   // A cancel of the run in Hatchet becomes a stop request the worker sees (it cannot receive a
   // second request for the invocation), so its executor is aborted too.
   const hatchetSignal = ctx.abortController.signal;
-  const onCancel = () => {
-    void db
-      .update(jobs)
-      .set({ stopRequested: "cancel" })
-      .where(and(eq(jobs.id, input.jobId), eq(jobs.status, "running")))
-      .catch(() => {});
-  };
+  const onCancel = () => void Lifecycle.requestStop(db, input.jobId, "cancel").catch(() => {});
   hatchetSignal.addEventListener("abort", onCancel, { once: true });
   const request = {
     job_id: input.jobId,
@@ -177,17 +177,8 @@ async function relayRun(db: Db, input: JobRunInput, ctx: Context<JobRunInput>): 
     retries: type.retries,
     timeout_seconds: type.timeoutSeconds,
   };
-  // Whatever an earlier, cut-off delivery still runs cannot outlast its own timeout plus the lease.
-  const busyUntil = Date.now() + (type.timeoutSeconds + Execution.ATTEMPT_LEASE_MS / 1000 + 5) * 1000;
   try {
-    let res: DeliveryResponse;
-    for (;;) {
-      const signal = AbortSignal.any([hatchetSignal, AbortSignal.timeout((type.timeoutSeconds + 15) * 1000)]);
-      res = await deliver(type.url, type.secret, request, signal);
-      // Waiting here rather than failing the attempt keeps the job's retries for real failures.
-      if (res.status !== "busy" || Date.now() > busyUntil || hatchetSignal.aborted) break;
-      await sleep(BUSY_RECHECK_MS, undefined, { signal: hatchetSignal }).catch(() => {});
-    }
+    const res = await deliverUntilFree(type, request, hatchetSignal, timing);
     if (res.status === "busy") throw new Error(res.reason);
     if (res.status === "retry") throw new Error(res.error);
     if (res.status === "error") throw new NonRetryableError(res.error);
@@ -198,13 +189,33 @@ async function relayRun(db: Db, input: JobRunInput, ctx: Context<JobRunInput>): 
     const message = err instanceof Error ? err.message : String(err);
     if (transient && attempt < type.retries) throw err;
     // 4xx, or the last attempt: the job cannot finish on its own any more.
-    return fail(db, input.jobId, `delivery failed (attempt ${attempt}): ${message}`);
+    return failJob(db, input.jobId, `delivery failed (attempt ${attempt}): ${message}`);
   } finally {
     hatchetSignal.removeEventListener("abort", onCancel);
   }
 }
 
-async function fail(db: Db, jobId: string, error: string): Promise<never> {
-  await Execution.failFromOrchestrator(db, jobId, error);
+/**
+ * Delivers, and while the worker answers "busy" (an earlier, cut-off delivery of the job still
+ * runs) delivers again: waiting here keeps the job's retries for real failures. Whatever runs
+ * cannot outlast its own timeout plus the lease.
+ */
+async function deliverUntilFree(
+  type: { url: string; secret: string; timeoutSeconds: number },
+  request: Parameters<typeof deliver>[2],
+  hatchetSignal: AbortSignal,
+  timing: Timing,
+): Promise<DeliveryAnswer> {
+  const busyUntil = Date.now() + type.timeoutSeconds * 1000 + timing.attemptLeaseMs + 5000;
+  for (;;) {
+    const signal = AbortSignal.any([hatchetSignal, AbortSignal.timeout((type.timeoutSeconds + 15) * 1000)]);
+    const res = await deliver(type.url, type.secret, request, signal);
+    if (res.status !== "busy" || Date.now() > busyUntil || hatchetSignal.aborted) return res;
+    await sleep(timing.busyRecheckMs, undefined, { signal: hatchetSignal }).catch(() => {});
+  }
+}
+
+async function failJob(db: Db, jobId: string, error: string): Promise<never> {
+  await Lifecycle.failFromOrchestrator(db, jobId, error);
   throw new NonRetryableError(error);
 }

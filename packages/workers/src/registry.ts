@@ -1,9 +1,8 @@
 // Webhook workers as switchyard knows them: registered with a URL and a signing secret, their job
 // types discovered from their health call, refreshed periodically, marked unhealthy when silent.
-import { iso, notFound, SwitchyardError } from "@switchyard/core";
+import { type HealthResponse, iso, notFound, SwitchyardError } from "@switchyard/core";
 import { type Db, type DbOrTx, webhookWorkers, workerJobTypes } from "@switchyard/db";
 import { asc, eq, sql } from "drizzle-orm";
-import type { HealthResponse } from "./contract.ts";
 import { assertSecret } from "./signing.ts";
 import { health } from "./worker-client.ts";
 
@@ -69,9 +68,30 @@ export async function remove(db: Db, id: string) {
   return { message: `Worker ${id} deleted` };
 }
 
-/** Calls every worker's health endpoint; updates job types and health. Returns what changed. */
-export async function refresh(db: Db, probe = health) {
-  const workers = await db.select().from(webhookWorkers);
+/**
+ * Registers the worker, or keeps its registration when it already points at the same URL with the
+ * same secret (its job types are then read again). Safe to repeat on every deploy and start.
+ */
+export async function upsert(db: Db, input: WorkerInput, probe = health) {
+  const [existing] = await db.select().from(webhookWorkers).where(eq(webhookWorkers.name, input.name));
+  if (existing && existing.url === input.url && existing.secret === input.secret) {
+    const [result] = await refresh(db, probe, existing.id);
+    if (!result?.healthy) {
+      throw new SwitchyardError("worker.unreachable", `Worker '${input.name}' did not answer: ${result?.error}`);
+    }
+    return get(db, existing.id);
+  }
+  // A moved URL or a rotated secret: replace the row (register refuses a taken name).
+  if (existing) await remove(db, existing.id);
+  return register(db, input, probe);
+}
+
+/** Calls the workers' health endpoints (one worker's, or all); updates job types and health. */
+export async function refresh(db: Db, probe = health, workerId?: string) {
+  const workers = await db
+    .select()
+    .from(webhookWorkers)
+    .where(workerId ? eq(webhookWorkers.id, workerId) : undefined);
   return Promise.all(
     workers.map(async (w) => {
       try {

@@ -8,7 +8,7 @@
 //
 // Replay protection is NOT done here: the library keeps no store. The caller accepts each
 // delivery id once (a unique-keyed row in Postgres), inside the 5-minute window checked here.
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 
 const PREFIX = "whsec_";
@@ -93,4 +93,30 @@ function reasonFor(err: unknown): string {
     default:
       return "signature verification failed";
   }
+}
+
+// The engine's HTTP operator signs its calls differently: `X-Hatchet-Signature` is the lowercase
+// hex HMAC-SHA256 of the raw body, keyed with the secret's UTF-8 bytes, with no timestamp or id
+// (engine v0.105.0). Replays are made harmless by the receiver: one attempt per (run, retry).
+// Node's crypto is the whole implementation; the comparison is constant-time.
+
+/** The `X-Hatchet-Signature` value for `body`. */
+export function hatchetSignature(secret: string, body: string): string {
+  return createHmac("sha256", Buffer.from(secret, "utf8")).update(body, "utf8").digest("hex");
+}
+
+/** Checks the operator's signature over the raw body; never throws, reasons are safe to log. */
+export function verifyHatchetSignature(
+  secret: string,
+  body: string,
+  headers: Record<string, string | undefined>,
+): { ok: true } | { ok: false; reason: string } {
+  const given = Object.entries(headers).find(([name]) => name.toLowerCase() === "x-hatchet-signature")?.[1];
+  if (!given) return { ok: false, reason: "missing x-hatchet-signature header" };
+  if (!/^[0-9a-f]{64}$/.test(given)) return { ok: false, reason: "malformed x-hatchet-signature header" };
+  if (!secret) return { ok: false, reason: "webhook secret is misconfigured" };
+  const expected = Buffer.from(hatchetSignature(secret, body), "hex");
+  return timingSafeEqual(expected, Buffer.from(given, "hex"))
+    ? { ok: true }
+    : { ok: false, reason: "signature mismatch" };
 }

@@ -1,4 +1,5 @@
-import type { DeliveryRequest, DeliveryResponse, HealthResponse } from "./contract.ts";
+// The relay's calls to a worker: Standard Webhooks signed POSTs, JSON answers.
+import type { DeliveryAnswer, HealthResponse, RelayDelivery } from "@switchyard/core";
 import { signRequest } from "./signing.ts";
 
 export class WorkerCallError extends Error {
@@ -44,11 +45,6 @@ export function health(url: string, secret: string, timeoutMs = 10_000): Promise
   return call(join(url, "/health"), secret, { time: new Date().toISOString() }, AbortSignal.timeout(timeoutMs));
 }
 
-export function deliver(
-  url: string,
-  secret: string,
-  req: DeliveryRequest,
-  signal: AbortSignal,
-): Promise<DeliveryResponse> {
+export function deliver(url: string, secret: string, req: RelayDelivery, signal: AbortSignal): Promise<DeliveryAnswer> {
   return call(join(url, "/deliver"), secret, req, signal);
 }

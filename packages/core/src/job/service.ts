@@ -1,71 +1,33 @@
-// The job verbs behind the API. Each verb checks the tenant owns the target and the job (a
-// foreign id is "not found") and applies the state machine in one transaction, which wakes the
-// relay's dispatcher on commit: no call to the orchestrator in the request path.
-import { randomUUID } from "node:crypto";
-import { type Db, jobHttpExchanges, jobLogs, jobs, type Tx, targets } from "@switchyard/db";
-import { and, asc, count, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+// The job verbs behind the API. Each verb checks that the tenant owns the target and the job (a
+// foreign id is "not found"), then applies one lifecycle transition and lets dispatch know.
+import { BLOCKING_STATUSES, type Db, type JobStatus, jobHttpExchanges, jobLogs, jobs, targets } from "@switchyard/db";
+import { and, asc, count, desc, eq, inArray } from "drizzle-orm";
+import type { Deps } from "../deps.ts";
 import { notFound, SwitchyardError } from "../errors.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
-import type { Scheduler } from "../scheduler.ts";
-import { addLog, dispatcherWake, wakeDispatcher } from "./dispatch.ts";
-import { applyUserAction, type JobStatus, type UserAction } from "./status.ts";
+import * as Lifecycle from "./lifecycle.ts";
 import { iso, type JobView, jobView } from "./view.ts";
-
-export interface JobDeps {
-  db: Db;
-  scheduler: Scheduler;
-}
 
 export interface CreateJobInput {
   api_name: string;
   parameters: Record<string, unknown>;
 }
 
-export async function create(
-  deps: JobDeps,
-  tenantId: string,
-  targetId: string,
-  input: CreateJobInput,
-): Promise<JobView> {
+export async function create(deps: Deps, tenantId: string, targetId: string, input: CreateJobInput): Promise<JobView> {
   const target = await requireTarget(deps.db, tenantId, targetId);
   if (target.archivedAt) throw archived(targetId);
   await validateJobParameters(deps.db, input.api_name, input.parameters);
-  // One statement, so one round trip and atomic without BEGIN and COMMIT: the job, its first log
-  // line and the dispatcher's wake-up (Postgres delivers the NOTIFY at commit). The job's row is
-  // selected from a share lock on its target, so its seq is drawn only once the lock is held, and
-  // the dispatcher (which locks the target exclusively) waits for the commit: it can never hand
-  // over a later job of the target while an earlier seq is still uncommitted. Raw SQL because
-  // drizzle's INSERT … SELECT must list every column of the table.
-  const id = randomUUID();
-  const content = JSON.stringify("Job added to queue");
-  const columns = Object.entries(getTableColumns(jobs));
-  const result = await deps.db.execute<Record<string, unknown>>(sql`
-    with locked as (
-      select id, tenant_id from ${targets}
-      where id = ${targetId} and tenant_id = ${tenantId} and archived_at is null
-      for share
-    ), job as (
-      insert into ${jobs} (id, tenant_id, target_id, api_name, parameters, status)
-      select ${id}, tenant_id, id, ${input.api_name}, ${JSON.stringify(input.parameters)}::jsonb, 'queued'
-      from locked
-      returning *
-    ), first_log as (
-      insert into ${jobLogs} (job_id, log_type, content) select id, 'system', ${content}::jsonb from job
-    )
-    select ${sql.join(
-      columns.map(([key, column]) => sql`${sql.identifier(column.name)} as ${sql.identifier(key)}`),
-      sql`, `,
-    )}, ${dispatcherWake(targetId)} as woke
-    from job`);
-  const raw = result.rows[0];
-  if (!raw) {
+  const row = await Lifecycle.create(
+    deps.db,
+    { tenantId, targetId, apiName: input.api_name, parameters: input.parameters },
+    deps.host.wake,
+  );
+  if (!row) {
     // Archived or deleted since the read above: answer as that read would have.
     await requireTarget(deps.db, tenantId, targetId);
     throw archived(targetId);
   }
-  const row = Object.fromEntries(
-    columns.map(([key, column]) => [key, raw[key] == null ? null : column.mapFromDriverValue(raw[key])]),
-  ) as typeof jobs.$inferSelect;
+  await deps.host.afterCommit(targetId);
   return jobView(row);
 }
 
@@ -118,67 +80,41 @@ export async function listForTarget(
   return rows.map((r) => jobView(r, now));
 }
 
-/** cancel, interrupt, resume: answers legacy-use's `{message}` plus the job after the change. */
-export async function act(
-  deps: JobDeps,
-  tenantId: string,
-  targetId: string,
-  jobId: string,
-  action: Exclude<UserAction, "resolve">,
-): Promise<{ message: string; job: JobView }> {
-  await requireTarget(deps.db, tenantId, targetId);
-  const { row, runToCancel } = await deps.db.transaction(async (tx) => {
-    const job = await lockJob(tx, tenantId, targetId, jobId);
-    const t = applyUserAction(job.status, action);
-    const settling = t.to !== job.status && (t.to === "canceled" || t.to === "success");
-    const set: Partial<typeof jobs.$inferInsert> = { status: t.to, updatedAt: new Date() };
-    if (t.stop) set.stopRequested = t.stop;
-    if (settling) set.completedAt = new Date();
-    if (action === "resume") {
-      Object.assign(set, {
-        error: null,
-        result: null,
-        completedAt: null,
-        startedAt: null,
-        stopRequested: null,
-        dispatchedAt: null,
-        hatchetRunId: null,
-        dispatchError: null,
-      });
-    }
-    const [updated] = await tx.update(jobs).set(set).where(eq(jobs.id, job.id)).returning();
-    await addLog(tx, job.id, "system", logLine(action, job.status, t.stop !== undefined));
-    await wakeDispatcher(tx, targetId);
-    // A job handed to Hatchet but not started has a run to withdraw; a running job is stopped
-    // by its worker instead (the worker polls stop_requested), which then ends the run itself.
-    const runToCancel = t.to === "canceled" && job.status === "queued" ? job.hatchetRunId : null;
-    return { row: updated ?? job, runToCancel };
-  });
-  if (runToCancel) await deps.scheduler.cancel(runToCancel).catch(() => {});
-  return { message: messageFor(action, jobId, row.status), job: jobView(row) };
-}
+/** Cancel, interrupt, resume: legacy-use's `{message}` plus the job after the change. */
+export const cancel = (deps: Deps, tenantId: string, targetId: string, jobId: string) =>
+  userAction(deps, tenantId, targetId, jobId, "cancel");
+export const interrupt = (deps: Deps, tenantId: string, targetId: string, jobId: string) =>
+  userAction(deps, tenantId, targetId, jobId, "interrupt");
+export const resume = (deps: Deps, tenantId: string, targetId: string, jobId: string) =>
+  userAction(deps, tenantId, targetId, jobId, "resume");
 
 export async function resolve(
-  deps: JobDeps,
+  deps: Deps,
   tenantId: string,
   targetId: string,
   jobId: string,
   result: Record<string, unknown>,
 ): Promise<JobView> {
+  return (await userAction(deps, tenantId, targetId, jobId, "resolve", result)).job;
+}
+
+async function userAction(
+  deps: Deps,
+  tenantId: string,
+  targetId: string,
+  jobId: string,
+  action: Lifecycle.UserAction,
+  result?: Record<string, unknown>,
+): Promise<{ message: string; job: JobView }> {
   await requireTarget(deps.db, tenantId, targetId);
-  const row = await deps.db.transaction(async (tx) => {
-    const job = await lockJob(tx, tenantId, targetId, jobId);
-    const t = applyUserAction(job.status, "resolve");
-    const [updated] = await tx
-      .update(jobs)
-      .set({ status: t.to, result, error: null, completedAt: job.completedAt ?? new Date(), updatedAt: new Date() })
-      .where(eq(jobs.id, job.id))
-      .returning();
-    await addLog(tx, job.id, "system", "Job manually resolved");
-    await wakeDispatcher(tx, targetId);
-    return updated ?? job;
+  const done = await deps.db.transaction(async (tx) => {
+    const job = await Lifecycle.lockJob(tx, tenantId, targetId, jobId);
+    if (!job) throw notFound("job", jobId);
+    return Lifecycle.applyUserAction(tx, job, action, deps.host.wake, result);
   });
-  return jobView(row);
+  if (done.runToCancel) await deps.orchestrator.cancel(done.runToCancel).catch(() => {});
+  await deps.host.afterCommit(targetId);
+  return { message: messageFor(action, jobId, done.job.status), job: jobView(done.job) };
 }
 
 export async function logs(db: Db, tenantId: string, targetId: string, jobId: string) {
@@ -212,17 +148,6 @@ export async function httpExchanges(db: Db, tenantId: string, targetId: string, 
   }));
 }
 
-/** The tenant's job on the target, locked for the rest of the transaction. */
-async function lockJob(tx: Tx, tenantId: string, targetId: string, jobId: string) {
-  const [job] = await tx
-    .select()
-    .from(jobs)
-    .where(and(eq(jobs.id, jobId), eq(jobs.tenantId, tenantId), eq(jobs.targetId, targetId)))
-    .for("no key update");
-  if (!job) throw notFound("job", jobId);
-  return job;
-}
-
 export async function requireTarget(db: Db, tenantId: string, targetId: string) {
   const [t] = await db
     .select()
@@ -252,9 +177,7 @@ export async function blockingJobs(db: Db, tenantId: string, targetIds: string[]
   const rows = await db
     .select()
     .from(jobs)
-    .where(
-      and(eq(jobs.tenantId, tenantId), inArray(jobs.targetId, targetIds), inArray(jobs.status, ["paused", "error"])),
-    )
+    .where(and(eq(jobs.tenantId, tenantId), inArray(jobs.targetId, targetIds), inArray(jobs.status, BLOCKING_STATUSES)))
     .orderBy(desc(jobs.createdAt));
   const out = new Map<string, JobView[]>();
   for (const r of rows) {
@@ -265,23 +188,10 @@ export async function blockingJobs(db: Db, tenantId: string, targetIds: string[]
   return out;
 }
 
-function logLine(action: UserAction, from: JobStatus, stopping: boolean): string {
-  if (stopping) return action === "cancel" ? "Job cancel requested by user" : "Job interrupt requested by user";
-  switch (action) {
-    case "cancel":
-      return `Job canceled by user request (was ${from}).`;
-    case "interrupt":
-      return `Job removed from queue due to interrupt request (was ${from}).`;
-    case "resume":
-      return `Job resumed from ${from} state`;
-    case "resolve":
-      return "Job manually resolved";
-  }
-}
-
-function messageFor(action: UserAction, jobId: string, status: JobStatus): string {
+function messageFor(action: Lifecycle.UserAction, jobId: string, status: JobStatus): string {
   if (action === "interrupt") return `Job ${jobId} interrupt requested.`;
   if (action === "cancel")
     return status === "running" ? `Job ${jobId} cancel requested.` : `Job ${jobId} canceled successfully.`;
-  return `Job ${jobId} resumed.`;
+  if (action === "resume") return `Job ${jobId} resumed.`;
+  return `Job ${jobId} resolved.`;
 }

@@ -1,3 +1,4 @@
+export * from "./dispatch.sql.ts";
 export * from "./job.sql.ts";
 export * from "./target.sql.ts";
 export * from "./tenant.sql.ts";

@@ -4,9 +4,21 @@ import { id, timestamps, tstz } from "./columns.ts";
 import { targets } from "./target.sql.ts";
 import { tenants } from "./tenant.sql.ts";
 
+// The job statuses and the sets the lifecycle reasons with, defined once for TypeScript and SQL
+// (the check constraint, the partial index and core's statements interpolate them).
 export const JOB_STATUSES = ["pending", "queued", "running", "paused", "success", "error", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
+/** A paused or failed job holds its target until it is resumed, resolved or cancelled. */
+export const BLOCKING_STATUSES = ["paused", "error"] as const satisfies readonly JobStatus[];
+/** Nothing can change a job in these any more. */
+export const FINAL_STATUSES = ["success", "canceled"] as const satisfies readonly JobStatus[];
+/** A job that still waits, runs or blocks: the ones the dispatcher and the queue look at. */
+export const ACTIVE_STATUSES = ["queued", "running", ...BLOCKING_STATUSES] as const satisfies readonly JobStatus[];
 export type StopRequest = "cancel" | "interrupt";
+
+/** A set as a SQL list literal, `('a', 'b')`: the values are the constants above, never input. */
+export const statusList = (set: readonly JobStatus[], separator = ", ") =>
+  sql.raw(`(${set.map((s) => `'${s}'`).join(separator)})`);
 
 export const jobs = pgTable(
   "jobs",
@@ -45,11 +57,9 @@ export const jobs = pgTable(
     index("jobs_tenant_created_idx").on(t.tenantId, t.createdAt),
     index("jobs_active_idx")
       .on(t.targetId, t.status)
-      .where(sql`${t.status} in ('queued', 'running', 'paused', 'error')`),
-    check(
-      "jobs_status_check",
-      sql`${t.status} in ('pending','queued','running','paused','success','error','canceled')`,
-    ),
+      .where(sql`${t.status} in ${statusList(ACTIVE_STATUSES)}`),
+    // Spelled without spaces, as the first migration wrote it.
+    check("jobs_status_check", sql`${t.status} in ${statusList(JOB_STATUSES, ",")}`),
   ],
 );
 

@@ -1,0 +1,65 @@
+// Handlers that answer before they are done: Lambda response streaming (a Function URL with
+// RESPONSE_STREAM). The HTTP answer goes out when `respond` is called; the invocation goes on until
+// the handler returns, so the code after `respond` (an attempt that outlives the engine's call, the
+// next job's hand-over, a sweep) still runs. The local HTTP adapter serves the same handlers: where
+// Lambda's `awslambda` global is missing, the handler is marked and the adapter passes a stream of
+// its own. Written here because no library wraps Lambda's streaming globals.
+import type { Writable } from "node:stream";
+import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
+
+export interface ResponseMeta {
+  statusCode: number;
+  headers: Record<string, string>;
+}
+
+/** The stream a streaming handler writes its answer to; `setMeta` is the local adapter's prelude. */
+export type ResponseStream = Writable & { setMeta?(meta: ResponseMeta): void };
+
+type StreamingFn = (event: APIGatewayProxyEventV2, stream: ResponseStream, context: Context) => Promise<void>;
+
+interface LambdaStreamingGlobals {
+  streamifyResponse(fn: StreamingFn): unknown;
+  HttpResponseStream: { from(stream: Writable, meta: ResponseMeta): Writable };
+}
+
+/** Marks a handler that the local adapter must call with a response stream. */
+export const STREAMING = Symbol.for("switchyard.streaming");
+
+const lambda = (globalThis as unknown as { awslambda?: LambdaStreamingGlobals }).awslambda;
+
+/** Answers `status` with `body` as JSON, once; later calls are ignored. */
+export type Respond = (status: number, body: unknown) => void;
+
+/**
+ * A streaming handler whose body calls `respond(status, body)` once, then may go on working. A
+ * handler that returns without responding answers 500.
+ */
+export function respondingHandler(
+  fn: (event: APIGatewayProxyEventV2, context: Context, respond: Respond) => Promise<void>,
+) {
+  const streaming: StreamingFn = async (event, stream, context) => {
+    let responded = false;
+    const respond: Respond = (statusCode, body) => {
+      if (responded) return;
+      responded = true;
+      const meta = { statusCode, headers: { "content-type": "application/json" } };
+      if (lambda) {
+        lambda.HttpResponseStream.from(stream, meta).end(JSON.stringify(body));
+        return;
+      }
+      stream.setMeta?.(meta);
+      stream.end(JSON.stringify(body));
+    };
+    try {
+      await fn(event, context, respond);
+    } catch (err) {
+      // Only the message: nothing a request carried (a signature) goes to the log.
+      console.error(`unhandled error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      respond(500, { detail: "Internal Server Error", code: "internal" });
+      return;
+    }
+    respond(500, { detail: "the handler gave no answer", code: "internal" });
+  };
+  if (lambda) return lambda.streamifyResponse(streaming);
+  return Object.assign(streaming, { [STREAMING]: true as const });
+}

@@ -1,0 +1,93 @@
+// Every timing rule of the job lifecycle in one object: production defaults here, shorter values
+// in tests (so a lease or a grace period is tested in milliseconds, not waited out in real time).
+// Durations compared with database timestamps are evaluated by Postgres (`now()`), durations of
+// one process's own by its clock; see `Clock`.
+
+export interface Timing {
+  /**
+   * An open attempt without a heartbeat for this long is abandoned and the next delivery may take
+   * it over. Its worker stops the executor after half of it without a heartbeat written, so a take
+   * over never overlaps a live executor.
+   */
+  attemptLeaseMs: number;
+  /** How often a running attempt writes its heartbeat and reads stop requests. */
+  heartbeatMs: number;
+  /** Kept back before an invocation's end to write the outcome. */
+  deadlineMarginMs: number;
+  /**
+   * A hand-over that has no run id this long after its claim was lost (its dispatcher died between
+   * the claim and the trigger's answer): the job goes back to waiting. Longer than a trigger may take.
+   */
+  lostHandOverMs: number;
+  /** Hatchet may answer NOT_FOUND for a run it accepted this recently (its read side lags). */
+  runNotFoundGraceMs: number;
+  /** After an attempt that ended "retry", Hatchet reports the run FAILED until the retry starts. */
+  retryGraceMs: number;
+  /** How often a dispatch sweep runs where a process hosts one (relay; direct mode's health poll). */
+  sweepMs: number;
+  /**
+   * A run handed over this long ago that never started while the relay had free slots is held by
+   * the engine (seen after an engine restart): it is withdrawn and the job handed over again.
+   */
+  heldRunMs: number;
+  /** How often the relay asks again for a delivery answered "busy". */
+  busyRecheckMs: number;
+  /** How long a stopping relay waits for its running deliveries. */
+  drainMs: number;
+  /** How often the relay refreshes the workers' health and job types. */
+  workerRefreshMs: number;
+}
+
+export const defaultTiming: Timing = {
+  attemptLeaseMs: 5000,
+  heartbeatMs: 250,
+  deadlineMarginMs: 3000,
+  lostHandOverMs: 15_000,
+  runNotFoundGraceMs: 30_000,
+  retryGraceMs: 60_000,
+  sweepMs: 2000,
+  heldRunMs: 180_000,
+  busyRecheckMs: 500,
+  drainMs: 30_000,
+  workerRefreshMs: 30_000,
+};
+
+/** The defaults with some rules replaced; unknown keys and non-positive values are refused. */
+export function timing(overrides: Partial<Timing> = {}): Timing {
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!(key in defaultTiming)) throw new Error(`unknown timing rule: ${key}`);
+    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+      throw new Error(`timing rule ${key} must be a positive number of milliseconds, not ${String(value)}`);
+    }
+  }
+  return { ...defaultTiming, ...overrides };
+}
+
+/**
+ * Reads `SWITCHYARD_TIMING`, a JSON object of rules to override (tests start processes with short
+ * ones), on top of the defaults.
+ */
+export function timingFromEnv(env: NodeJS.ProcessEnv = process.env): Timing {
+  const raw = env.SWITCHYARD_TIMING;
+  if (!raw) return defaultTiming;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error("SWITCHYARD_TIMING must be a JSON object of millisecond values");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new Error("SWITCHYARD_TIMING must be a JSON object of millisecond values");
+  }
+  return timing(parsed as Partial<Timing>);
+}
+
+/** A process's own clock, for durations it measures itself; tests pass one they move. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Milliseconds as a Postgres interval expression's seconds argument. */
+export const seconds = (ms: number) => ms / 1000;

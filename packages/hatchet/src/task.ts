@@ -1,0 +1,24 @@
+// The switchyard-job task as the SDK declares it: one run per job hand-over, one at a time per
+// tenant and target, Hatchet's ceilings on timeout and retries. The relay runs it; in direct mode
+// only its declaration is registered, and the engine's HTTP operator runs it.
+import { ConcurrencyLimitStrategy, type Context, type HatchetClient } from "@hatchet-dev/typescript-sdk/v1";
+import type { JobRunInput } from "@switchyard/core";
+import { CONCURRENCY_EXPRESSION, JOB_WORKFLOW, MAX_EXECUTION, MAX_RETRIES } from "./workflow.ts";
+
+export function jobTask(
+  hatchet: HatchetClient,
+  fn: (input: JobRunInput, ctx: Context<JobRunInput>) => Promise<Record<string, never>>,
+) {
+  return hatchet.task<JobRunInput, Record<string, never>>({
+    name: JOB_WORKFLOW,
+    concurrency: {
+      expression: CONCURRENCY_EXPRESSION,
+      maxRuns: 1,
+      limitStrategy: ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN,
+    },
+    executionTimeout: MAX_EXECUTION,
+    retries: MAX_RETRIES,
+    backoff: { factor: 2, maxSeconds: 30 },
+    fn,
+  });
+}

@@ -1,0 +1,3 @@
+export * as Workers from "./registry.ts";
+export * from "./signing.ts";
+export { deliver, health, WorkerCallError } from "./worker-client.ts";
