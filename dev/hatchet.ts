@@ -16,6 +16,7 @@ import {
   LOCAL_OPERATOR_ENV,
   type Log,
 } from "./hatchet-build.ts";
+import { withClient } from "./postgres.ts";
 
 // The builds live in hatchet-build.ts; these stay importable from here.
 export {
@@ -195,6 +196,7 @@ export async function startHatchet(opts: EngineOptions): Promise<HatchetEngine> 
   const build = opts.localOperator ? " (local-operator build)" : "";
   log(`Hatchet ${HATCHET_VERSION}${build}: logs in ${join(stateDir, "logs")}`);
   const { bin, env, ports, configDir, logDir, token } = await prepareEngine(opts);
+  await releaseDeadEngineState(opts.databaseUrl);
   const lite = opts.localOperator ? await ensureLocalOperatorEngine(log) : join(bin, "hatchet-lite");
   const logFile = join(logDir, "hatchet-lite.log");
   const out = await open(logFile, "w");
@@ -332,6 +334,40 @@ async function stopStale(stateDir: string): Promise<void> {
     // gone already
   }
   await rm(pidFile, { force: true });
+}
+
+/**
+ * Clears what a previous engine on this database left behind, so a restarted engine schedules at
+ * once instead of after about a minute. hatchet-lite (v0.105.0) exits on SIGTERM without running
+ * its shutdown code, so its scheduler partition keeps the tenant (a new engine moves it only after
+ * its first minute), its leases and pgoutbox topic locks run on for 30 s, and its dispatcher row
+ * stays (operators are re-claimed only once that row's heartbeat is 15 s old). Every engine
+ * creates these rows anew at start, and the only references to them are ON DELETE SET NULL.
+ * Safe only while no engine uses the database: the statement refuses when another session is
+ * connected. Worker rows stay (runs on them must still be reassigned). docs/architecture.md has
+ * the measurements; a deployment that does not own its engine cannot do this (docs/deploy.md).
+ */
+export async function releaseDeadEngineState(databaseUrl: string): Promise<void> {
+  await withClient(databaseUrl, (c) =>
+    c.query(`
+      begin;
+      do $$ begin
+        if exists (select 1 from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()) then
+          raise exception 'another session uses the Hatchet database; not clearing the previous engine''s state';
+        end if;
+      end $$;
+      delete from "SchedulerPartition";
+      delete from "ControllerPartition";
+      delete from "TenantWorkerPartition";
+      delete from "Lease";
+      delete from "Dispatcher";
+      update "Worker" set "isActive" = false where "isActive";
+      update outbox.topics set exclusive_consumer_expires_at = now() - interval '1 second'
+        where exclusive_consumer_id is not null;
+      delete from outbox.consumer_sessions;
+      delete from outbox.maintenance_leases;
+      commit;`),
+  );
 }
 
 /** Free ports chosen by the OS, for engines that must not clash with a dev stack (tests). */
