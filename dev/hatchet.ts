@@ -115,11 +115,12 @@ interface EngineOptions {
   ports?: HatchetPorts;
   log?: Log;
   /**
-   * Runs the local-operator build of hatchet-lite (ensureLocalOperatorEngine) with
-   * LOCAL_OPERATOR_ENV=1, so HTTP operators may call http or https (self-signed) endpoints on
-   * 127.0.0.1 and ::1 at any port, and only those.
+   * Runs the release build of hatchet-lite. By default local runs use the local-operator build
+   * (ensureLocalOperatorEngine) with LOCAL_OPERATOR_ENV=1, whose HTTP operators may call http or
+   * https (self-signed) endpoints on 127.0.0.1 and ::1 at any port, and only those: direct
+   * delivery to a worker served on localhost.
    */
-  localOperator?: boolean;
+  release?: boolean;
 }
 
 /**
@@ -193,18 +194,18 @@ export async function startHatchet(opts: EngineOptions): Promise<HatchetEngine> 
   const { stateDir } = opts;
   await stopStale(stateDir);
   for (const [name, port] of Object.entries(opts.ports ?? DEFAULT_PORTS)) await assertPortFree(port, name);
-  const build = opts.localOperator ? " (local-operator build)" : "";
+  const build = opts.release ? "" : " (local-operator build)";
   log(`Hatchet ${HATCHET_VERSION}${build}: logs in ${join(stateDir, "logs")}`);
   const { bin, env, ports, configDir, logDir, token } = await prepareEngine(opts);
   await releaseDeadEngineState(opts.databaseUrl);
-  const lite = opts.localOperator ? await ensureLocalOperatorEngine(log) : join(bin, "hatchet-lite");
+  const lite = opts.release ? join(bin, "hatchet-lite") : await ensureLocalOperatorEngine(log);
   const logFile = join(logDir, "hatchet-lite.log");
   const out = await open(logFile, "w");
   // Its own process group: a signal to ours (Ctrl-C, `kill -- -PGID`) reaches this process only,
   // which stops its clients before the engine, so they can deregister while it still answers.
   const child = spawn(lite, ["--config", configDir], {
     cwd: stateDir,
-    env: opts.localOperator ? { ...env, [LOCAL_OPERATOR_ENV]: "1" } : env,
+    env: opts.release ? env : { ...env, [LOCAL_OPERATOR_ENV]: "1" },
     stdio: ["ignore", out.fd, out.fd],
     detached: true,
   });

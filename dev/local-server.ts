@@ -193,14 +193,19 @@ export function writeResult(res: ServerResponse, result: unknown): void {
  * run on afterwards, as it does in Lambda.
  */
 function responseStream(res: ServerResponse): Writable & { setMeta(meta: APIGatewayProxyStructuredResultV2): void } {
+  // A client that went away (the engine gave up on its call, a relay died) is not the handler's
+  // error: what it writes then is dropped, as Lambda drops it.
   const stream = new Writable({
     write(chunk, _encoding, done) {
-      res.write(chunk, done);
+      if (res.destroyed) return done();
+      res.write(chunk, () => done());
     },
     final(done) {
-      res.end(done);
+      if (res.destroyed) return done();
+      res.end(() => done());
     },
   });
+  stream.on("error", () => {});
   return Object.assign(stream, {
     setMeta(meta: APIGatewayProxyStructuredResultV2) {
       res.statusCode = meta.statusCode ?? 200;
@@ -234,6 +239,8 @@ export async function startLocalServer(opts: {
   timeoutMs?: number;
   maxBodyBytes?: number;
   log?: (line: string) => void;
+  /** Called after each request is answered (and its handler has returned). */
+  onResponse?: (method: string, path: string, status: number) => void;
 }): Promise<{ url: string; port: number; close(): Promise<void> }> {
   const { routes, root, host = "127.0.0.1", timeoutMs = 30_000, maxBodyBytes = 10 * 1024 * 1024 } = opts;
   const log = opts.log ?? ((line: string) => console.log(line));
@@ -272,6 +279,7 @@ export async function startLocalServer(opts: {
       else sendMessage(res, 500, "Internal Server Error");
     }
     log(`${method} ${path} ${res.statusCode} ${Math.round(performance.now() - started)}ms`);
+    opts.onResponse?.(method, path, res.statusCode);
   });
 
   server.listen(opts.port ?? 0, host);

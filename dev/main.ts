@@ -1,5 +1,5 @@
-// `npm run dev`: the whole product on localhost — Postgres (resolved), a Hatchet engine, the API,
-// the worker function and the relay. `npm run dev -- --role api|worker|relay` runs one role
+// `npm run dev`: the whole product on localhost — Postgres (resolved), a Hatchet engine, the API
+// and the worker function (and the relay, in relay mode). `npm run dev -- --role api|worker|relay` runs one role
 // against an environment that already has DATABASE_URL and HATCHET_CLIENT_TOKEN.
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -40,7 +40,6 @@ async function localSecrets() {
 }
 
 async function main() {
-  const roles = (values.role ?? ["api", "worker", "relay"]) as Role[];
   const stops: Array<() => Promise<void>> = [];
   // Installed first: a signal during start-up stops what has started so far.
   stopOnExit(async () => {
@@ -58,7 +57,7 @@ async function main() {
     process.env.DATABASE_POOL_MAX ??= "10";
   }
   const app = await startApp({
-    roles,
+    roles: values.role as Role[] | undefined,
     apiPort: Number(values["api-port"]),
     workerPort: Number(values["worker-port"]),
     workerUrl: values["worker-url"],
@@ -67,7 +66,7 @@ async function main() {
   stops.push(app.stop);
   if (!values.role) await printWelcome(app.apiUrl ?? "");
   log(
-    `[dev] ready: ${roles.join(", ")}${app.apiUrl ? `; API ${app.apiUrl}` : ""}${app.workerUrl ? `; worker ${app.workerUrl}` : ""}`,
+    `[dev] ready: ${app.roles.join(", ")} (${app.delivery} delivery)${app.apiUrl ? `; API ${app.apiUrl}` : ""}${app.workerUrl ? `; worker ${app.workerUrl}` : ""}`,
   );
 }
 

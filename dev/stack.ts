@@ -3,7 +3,13 @@
 //   up     resolves Postgres, starts Hatchet with its own database, prints how to connect
 //   token  prints a fresh client token for the local engine (running or not)
 import { join } from "node:path";
-import { ensureHatchetBinaries, type HatchetEngine, mintHatchetToken, startHatchet } from "./hatchet.ts";
+import {
+  ensureHatchetBinaries,
+  ensureLocalOperatorEngine,
+  type HatchetEngine,
+  mintHatchetToken,
+  startHatchet,
+} from "./hatchet.ts";
 import { ensureDatabase, type PostgresServer, resolvePostgres } from "./postgres.ts";
 import { stopOnExit } from "./shutdown.ts";
 
@@ -48,7 +54,9 @@ export function redact(url: string): string {
 async function main(cmd: string | undefined): Promise<void> {
   switch (cmd) {
     case "build": {
+      // The release binaries (migrate, admin, and what compose and infra run) and the local build.
       console.log(await ensureHatchetBinaries(log));
+      console.log(await ensureLocalOperatorEngine(log));
       return;
     }
     case "token": {

@@ -70,8 +70,14 @@ export const apiRoutes = [
   { method: "GET", path: "/api/openapi.json", handler: "functions/api/openapi.handler", auth: "none" },
 ] as const satisfies readonly ApiRoute[];
 
-/** The webhook worker function: one Lambda behind a Function URL, answering two calls. */
-export const workerFunction = { handler: "functions/worker/handler.handler", paths: ["/health", "/deliver"] } as const;
+/**
+ * The webhook worker function: one Lambda behind a Function URL (response streaming). The engine's
+ * HTTP operator calls /operator/* (direct mode), the relay /health and /deliver (relay mode).
+ */
+export const workerFunction = {
+  handler: "functions/worker/handler.handler",
+  paths: ["/operator/health", "/operator/run", "/health", "/deliver"],
+} as const;
 
 export function routeKey(r: Pick<ApiRoute, "method" | "path">): string {
   return `${r.method} ${r.path}`;

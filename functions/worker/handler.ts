@@ -1,27 +1,46 @@
-// The webhook worker (a Lambda behind a Function URL). Every request is verified before anything
-// else: relay calls carry Standard Webhooks signatures (timestamp within 5 minutes, delivery id
-// never seen before); then it answers the health call or runs one attempt of one job.
-import middy from "@middy/core";
+// The webhook worker (a Lambda behind a Function URL, response streaming). Two callers, each
+// verified before anything else:
+// - the engine's HTTP operator (direct mode): /operator/health and /operator/run, signed with
+//   X-Hatchet-Signature over the raw body;
+// - the relay (relay mode): /health and /deliver, Standard Webhooks signed (timestamp within 5
+//   minutes, delivery id never seen before).
 import { timingFromEnv } from "@switchyard/core";
 import { type Db, deliveries, sharedDatabase } from "@switchyard/db";
-import { jobActionId } from "@switchyard/hatchet";
+import { HatchetRest, hatchetSettingsFromEnv, jobActionId } from "@switchyard/hatchet";
+import {
+  type OperatorDeps,
+  parseOperatorRun,
+  serveOperatorHealth,
+  serveOperatorRun,
+} from "@switchyard/jobs/operator-contract";
 import { parseRelayDelivery, runRelayDelivery } from "@switchyard/jobs/relay-contract";
 import { healthInfo } from "@switchyard/jobs/runtime";
-import { verifyRequest } from "@switchyard/workers/signing";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { verifyHatchetSignature, verifyRequest } from "@switchyard/workers/signing";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { lt, sql } from "drizzle-orm";
-
-const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
-  statusCode,
-  headers: { "content-type": "application/json" },
-  body: JSON.stringify(body),
-});
+import { type Respond, respondingHandler } from "../_lib/streaming.ts";
 
 function signingSecret(): string {
   const s = process.env.WEBHOOK_SIGNING_SECRET;
   if (!s) throw new Error("WEBHOOK_SIGNING_SECRET is not set");
   return s;
 }
+
+const timing = timingFromEnv();
+const action = jobActionId(process.env.HATCHET_CLIENT_NAMESPACE);
+
+let operatorDeps: OperatorDeps | undefined;
+/** Direct mode's dependencies; the Hatchet token is needed only here, to hand over next jobs. */
+const operator = (): OperatorDeps => {
+  operatorDeps ??= {
+    db: sharedDatabase().db,
+    orchestrator: new HatchetRest(hatchetSettingsFromEnv()),
+    timing,
+    action,
+    log: (msg) => console.error(`[worker] ${msg}`),
+  };
+  return operatorDeps;
+};
 
 /** Records the delivery id; false when it was seen before (a replay). */
 async function firstSighting(db: Db, id: string): Promise<boolean> {
@@ -33,31 +52,48 @@ async function firstSighting(db: Db, id: string): Promise<boolean> {
   return inserted.length > 0;
 }
 
-const timing = timingFromEnv();
+const refused = (respond: Respond, reason: string, code = "auth.invalid_signature") =>
+  respond(401, { detail: `request refused: ${reason}`, code });
 
-async function main(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
-  const raw = event.isBase64Encoded ? Buffer.from(event.body ?? "", "base64").toString("utf8") : (event.body ?? "");
-  const verified = verifyRequest(signingSecret(), raw, event.headers);
-  if (!verified.ok) return json(401, { detail: `request refused: ${verified.reason}`, code: "auth.invalid_signature" });
-  const { db } = sharedDatabase();
-  if (!(await firstSighting(db, verified.id))) {
-    return json(401, { detail: "request refused: delivery id already used", code: "auth.replayed" });
-  }
-
-  if (event.rawPath.endsWith("/health"))
-    return json(200, healthInfo([jobActionId(process.env.HATCHET_CLIENT_NAMESPACE)]));
-  if (!event.rawPath.endsWith("/deliver")) return json(404, { detail: "Not Found", code: "not_found" });
-  const req = parseRelayDelivery(raw);
-  if (!req.ok)
-    return json(400, {
-      detail: req.error,
-      code: req.error === "body is not JSON" ? "request.malformed_json" : "request.invalid",
-    });
-  const answer = await runRelayDelivery(db, req.delivery, {
-    timing,
-    remainingMs: () => context.getRemainingTimeInMillis(),
-  });
-  return json(200, answer);
+interface Call {
+  raw: string;
+  path: string;
+  headers: APIGatewayProxyEventV2["headers"];
+  remainingMs: () => number;
 }
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().handler(main);
+async function fromOperator({ raw, path, headers, remainingMs }: Call, respond: Respond) {
+  const verified = verifyHatchetSignature(signingSecret(), raw, headers);
+  if (!verified.ok) return refused(respond, verified.reason);
+  if (path === "/operator/health") return serveOperatorHealth(operator(), respond);
+  if (path !== "/operator/run") return respond(404, { detail: "Not Found", code: "not_found" });
+  const parsed = parseOperatorRun(raw);
+  if (!parsed.ok) return respond(400, { detail: parsed.error, code: "request.invalid" });
+  if (!parsed.run) return respond(200, { status: "skipped", reason: "nothing to run for this action type" });
+  return serveOperatorRun(operator(), parsed.run, respond, remainingMs);
+}
+
+async function fromRelay({ raw, path, headers, remainingMs }: Call, respond: Respond) {
+  const verified = verifyRequest(signingSecret(), raw, headers);
+  if (!verified.ok) return refused(respond, verified.reason);
+  const { db } = sharedDatabase();
+  if (!(await firstSighting(db, verified.id))) return refused(respond, "delivery id already used", "auth.replayed");
+  if (path === "/health") return respond(200, healthInfo([action]));
+  if (path !== "/deliver") return respond(404, { detail: "Not Found", code: "not_found" });
+  const req = parseRelayDelivery(raw);
+  if (!req.ok) {
+    const code = req.error === "body is not JSON" ? "request.malformed_json" : "request.invalid";
+    return respond(400, { detail: req.error, code });
+  }
+  respond(200, await runRelayDelivery(db, req.delivery, { timing, remainingMs }));
+}
+
+export const handler = respondingHandler(async (event, context, respond) => {
+  const call: Call = {
+    raw: event.isBase64Encoded ? Buffer.from(event.body ?? "", "base64").toString("utf8") : (event.body ?? ""),
+    path: event.rawPath.replace(/\/$/, ""),
+    headers: event.headers,
+    remainingMs: () => context.getRemainingTimeInMillis(),
+  };
+  return call.path.startsWith("/operator/") ? fromOperator(call, respond) : fromRelay(call, respond);
+});

@@ -2,8 +2,7 @@
 // (Postgres reconciled with Hatchet) with nothing wrong and with runs Hatchet does not have.
 import { randomUUID } from "node:crypto";
 import { jobAttempts, jobs } from "@switchyard/db";
-import { HatchetRest, hatchetSettingsFromEnv, JOB_WORKFLOW } from "@switchyard/hatchet";
-import { hatchetClient } from "@switchyard/hatchet/sdk";
+import { HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiRoutes } from "../../infra/routes.ts";
@@ -148,14 +147,14 @@ describe("GET /api/jobs/queue/status", () => {
 });
 
 describe("GET /api/diagnostics", () => {
-  it("reports Postgres, Hatchet, the relay and the webhook workers", async () => {
+  it("reports Postgres, Hatchet, what delivers runs and the webhook workers", async () => {
     const key = await tenantKey();
     const r = await poll(
       async () => {
         const res = await t.api(key, "GET", "/api/diagnostics");
-        return res.status === 200 && res.body.relay?.ok === true ? res : undefined;
+        return res.status === 200 && res.body.delivery?.ok === true ? res : undefined;
       },
-      { timeoutMs: 30_000, label: "relay reported ok" },
+      { timeoutMs: 30_000, label: "the engine's operator reported ok" },
     );
     expect(r.body.postgres).toEqual({ ok: true, version: expect.any(String), latency_ms: expect.any(Number) });
     expect(r.body.hatchet).toEqual({
@@ -163,8 +162,14 @@ describe("GET /api/diagnostics", () => {
       version: expect.stringMatching(/\d+\.\d+/),
       latency_ms: expect.any(Number),
     });
-    expect(r.body.relay).toEqual({ ok: true, active_relays: expect.any(Number), last_heartbeat_at: expect.anything() });
-    expect(r.body.relay.active_relays).toBeGreaterThanOrEqual(1);
+    // Direct mode: the engine's HTTP operator for this file's worker.
+    expect(r.body.delivery).toEqual({
+      mode: "direct",
+      ok: true,
+      active_workers: 1,
+      last_heartbeat_at: expect.stringMatching(/\+00:00$/),
+      last_sweep_seconds_ago: expect.any(Number),
+    });
     expect(r.body.webhook_workers).toContainEqual({
       name: "local",
       healthy: true,
@@ -295,38 +300,6 @@ describe("POST /api/jobs/queue/resync", () => {
     const logs = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`);
     expect(logs.body.map((l: { content: unknown }) => l.content)).toContain(
       `resync: Hatchet has no run ${lostRun}; the job goes back to waiting`,
-    );
-  });
-
-  it("the relay withdraws a run Hatchet holds without starting it, and the job runs on a new one", async () => {
-    const key = await tenantKey();
-    const targetId = await newTarget(key, "held-run");
-    const failed = await createJob(key, targetId, "fail");
-    await waitFor(key, targetId, failed, "error");
-    const jobId = await createJob(key, targetId, "echo", { held: true });
-    // A run the engine keeps queued for ever: the workflow registered under a namespace of its own
-    // (a worker declared, never started), so no worker takes its runs.
-    const held = { ...hatchetSettingsFromEnv(t.env), namespace: `held${randomUUID().slice(0, 8)}` };
-    const sdk = hatchetClient(held);
-    await sdk.worker("never-started", { workflows: [sdk.task({ name: JOB_WORKFLOW, fn: async () => ({}) })] });
-    const elsewhere = new HatchetRest(held);
-    const heldRun = await elsewhere.submit({ jobId, tenantId: "t", targetId, apiName: "echo" });
-    await t.database.db
-      .update(jobs)
-      .set({ hatchetRunId: heldRun, dispatchedAt: sql`now() - interval '1 minute'` })
-      .where(eq(jobs.id, jobId));
-    expect((await t.api(key, "POST", `${jobPath(targetId, failed)}/cancel/`)).status).toBe(200);
-    await hatchetSays(heldRun, "QUEUED");
-
-    // The relay has had free slots for longer than 1 s, and the run was handed over a minute ago.
-    expect(await t.app.relay?.releaseHeldRuns(1000)).toBe(1);
-    const done = await waitFor(key, targetId, jobId, "success");
-    expect(done.result).toEqual({ held: true });
-    expect(done.hatchet_run_id).not.toBe(heldRun);
-    await hatchetSays(heldRun, "CANCELLED");
-    const logs = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`);
-    expect(logs.body.map((l: { content: unknown }) => l.content)).toContain(
-      `Hatchet held run ${heldRun} for over 1 s without starting it; the job goes back to waiting`,
     );
   });
 

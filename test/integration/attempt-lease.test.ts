@@ -22,7 +22,8 @@ let hatchet: HatchetRest;
 beforeAll(async () => {
   // The worker function is served only so that its job types are registered (the API validates
   // against them); the deliveries below call the worker runtime directly.
-  t = await startTestApp({ roles: ["api", "worker"] });
+  // Relay mode without a relay: nothing delivers runs but the test itself.
+  t = await startTestApp({ roles: ["api", "worker"], delivery: "relay" });
   await Workers.register(t.database.db, { name: "types", url: t.workerUrl, secret: t.signingSecret });
   hatchet = new HatchetRest(hatchetSettingsFromEnv());
   tenant = await t.tenant();

@@ -5,8 +5,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { type Deps, Dispatch, defaultTiming, type Orchestrator } from "@switchyard/core";
+import { type Deps, Dispatch, defaultTiming, type Orchestrator, type Timing } from "@switchyard/core";
 import { createDatabase, type Database, type Db } from "@switchyard/db";
+import { type DeliveryMode, HatchetRest, hatchetSettingsFromEnv, removeOperators } from "@switchyard/hatchet";
 import { inject } from "vitest";
 import { type App, ROOT, type Role, startApp } from "../../dev/app.ts";
 import { dropDatabase, ensureDatabase } from "../../dev/postgres.ts";
@@ -41,7 +42,18 @@ export interface ApiResponse {
   body: any;
 }
 
-export async function startTestApp(opts: { roles?: Role[]; logs?: string[] } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** The roles started in this process; by default every role of the delivery mode. */
+  roles?: Role[];
+  /** Direct (the engine's HTTP operator calls the worker, the default) or relay. */
+  delivery?: DeliveryMode;
+  logs?: string[];
+  /** Timing rules for every process of this app (SWITCHYARD_TIMING). */
+  timing?: Partial<Timing>;
+}
+
+export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const delivery = opts.delivery ?? "direct";
   const dbName = `sy_t_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const server = inject("postgresUrl");
   const databaseUrl = await ensureDatabase(server, dbName);
@@ -53,11 +65,14 @@ export async function startTestApp(opts: { roles?: Role[]; logs?: string[] } = {
     DATABASE_POOL_MAX: "5",
     WEBHOOK_SIGNING_SECRET: signingSecret,
     SWITCHYARD_ADMIN_KEY: adminKey,
+    SWITCHYARD_DELIVERY: delivery,
+    ...(opts.timing ? { SWITCHYARD_TIMING: JSON.stringify(opts.timing) } : {}),
   };
   Object.assign(process.env, env);
   const logs = opts.logs ?? [];
   const app = await startApp({
-    roles: opts.roles ?? ["api", "worker", "relay"],
+    roles: opts.roles,
+    delivery,
     apiPort: 0,
     workerPort: 0,
     log: (line) => logs.push(line),
@@ -108,6 +123,11 @@ export async function startTestApp(opts: { roles?: Role[]; logs?: string[] } = {
       await app.stop();
       await database.close();
       await dropDatabase(server, dbName);
+      // The engine is shared by every test file: the worker's operator goes with the file.
+      if (delivery === "direct") {
+        const settings = hatchetSettingsFromEnv(env);
+        await removeOperators(new HatchetRest(settings), { name: "local", namespace: settings.namespace });
+      }
     },
   };
 }

@@ -2,10 +2,11 @@
 // first used: a route that never touches the database (openapi.json) needs no DATABASE_URL.
 import { type Deps as CoreDeps, Dispatch, type Orchestrator, timingFromEnv } from "@switchyard/core";
 import { type Db, sharedDatabase } from "@switchyard/db";
-import { deliveryFromEnv, HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { type DeliveryMode, deliveryFromEnv, HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 
 export interface Deps extends CoreDeps {
   hatchet: () => HatchetRest;
+  delivery: DeliveryMode;
 }
 
 let hatchet: HatchetRest | undefined;
@@ -26,7 +27,9 @@ const db = (): Db => sharedDatabase().db;
 let deps_: Deps | undefined;
 
 export function deps(): Deps {
+  const delivery = deliveryFromEnv();
   deps_ ??= {
+    delivery,
     get db() {
       return db();
     },
@@ -34,7 +37,7 @@ export function deps(): Deps {
     // Relay mode: the relay is woken by NOTIFY. Direct mode: nothing listens, so the API hands a
     // job over itself, right after the change that let it go.
     host:
-      deliveryFromEnv() === "relay"
+      delivery === "relay"
         ? Dispatch.relayHost
         : Dispatch.inlineHost({
             get db() {

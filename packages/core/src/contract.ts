@@ -36,6 +36,17 @@ export type DeliveryAnswer =
   /** An earlier delivery of the job still runs on a worker; deliver again once it has ended. */
   | { status: "busy"; reason: string };
 
+/**
+ * Direct mode: the worker's answer to an operator call that an attempt outlived. The attempt runs
+ * on in the worker's invocation and ends the job (or retries it in a run of its own) by itself.
+ */
+export interface DetachedAnswer {
+  status: "detached";
+  job_id: string;
+  attempt: number;
+  reason: string;
+}
+
 /** One attempt of one job, as the relay delivers it to a worker (Standard Webhooks signed). */
 export interface RelayDelivery {
   job_id: string;
@@ -56,6 +67,11 @@ export type JobRunInput = {
   tenantId: string;
   targetId: string;
   apiName: string;
+  /**
+   * The attempt number of the run's first try: 0, unless the run retries an attempt that outlived
+   * the engine operator's call (direct mode), whose retry is a run of its own.
+   */
+  attempt?: number;
 };
 
 /** A run's state as the orchestrator reports it; NOT_FOUND when it has no such run. */

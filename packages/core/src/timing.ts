@@ -32,6 +32,11 @@ export interface Timing {
   heldRunMs: number;
   /** How often the relay asks again for a delivery answered "busy". */
   busyRecheckMs: number;
+  /**
+   * Direct mode: how long the worker holds the engine operator's call before it answers and lets a
+   * longer attempt run on past it. Engine v0.105.0 aborts its calls after 25 s.
+   */
+  operatorCallMs: number;
   /** How long a stopping relay waits for its running deliveries. */
   drainMs: number;
   /** How often the relay refreshes the workers' health and job types. */
@@ -48,6 +53,7 @@ export const defaultTiming: Timing = {
   sweepMs: 2000,
   heldRunMs: 180_000,
   busyRecheckMs: 500,
+  operatorCallMs: 20_000,
   drainMs: 30_000,
   workerRefreshMs: 30_000,
 };

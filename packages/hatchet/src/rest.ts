@@ -14,6 +14,23 @@ export class HatchetRestError extends Error {
   }
 }
 
+/** An HTTP operator as the engine answers it (never with its secret). */
+export interface HttpOperator {
+  metadata: { id: string };
+  name: string;
+  triggerEndpoint: string;
+  healthcheckEndpoint: string;
+  requestTimeoutSeconds: number;
+}
+
+export interface HttpOperatorSpec {
+  name: string;
+  triggerEndpoint: string;
+  healthcheckEndpoint: string;
+  signingSecret: string;
+  requestTimeoutSeconds: number;
+}
+
 interface TokenClaims {
   sub: string;
   server_url?: string;
@@ -85,6 +102,27 @@ export class HatchetRest implements Orchestrator {
       `/api/v1/tenants/${this.tenantId}/worker`,
     );
     return res.rows ?? [];
+  }
+
+  /** The tenant's HTTP operators (the engine's own callers of webhook workers). */
+  async listOperators(): Promise<HttpOperator[]> {
+    const out: HttpOperator[] = [];
+    for (let offset = 0; ; offset += 50) {
+      const page = await this.request<{ rows?: HttpOperator[] }>(
+        "GET",
+        `/api/v1/stable/tenants/${this.tenantId}/operators/http?offset=${offset}&limit=50`,
+      );
+      out.push(...(page.rows ?? []));
+      if ((page.rows ?? []).length < 50) return out;
+    }
+  }
+
+  async createOperator(spec: HttpOperatorSpec): Promise<HttpOperator> {
+    return this.request<HttpOperator>("POST", `/api/v1/stable/tenants/${this.tenantId}/operators/http`, spec);
+  }
+
+  async deleteOperator(id: string): Promise<void> {
+    await this.request("DELETE", `/api/v1/stable/operators/http/${id}`);
   }
 
   async version(): Promise<string> {

@@ -49,7 +49,7 @@ export function hatchetSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ha
 export type DeliveryMode = "direct" | "relay";
 
 export function deliveryFromEnv(env: NodeJS.ProcessEnv = process.env): DeliveryMode {
-  const mode = env.SWITCHYARD_DELIVERY || "relay";
+  const mode = env.SWITCHYARD_DELIVERY || "direct";
   if (mode !== "direct" && mode !== "relay") {
     throw new Error(`SWITCHYARD_DELIVERY must be direct or relay, not "${mode}"`);
   }

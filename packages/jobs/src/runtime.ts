@@ -64,6 +64,12 @@ export async function runAttempt(db: Db, req: AttemptRequest, opts: RunOptions):
   if (begin.kind === "replay") return begin.outcome;
   if (begin.kind === "busy") return { status: "busy", reason: begin.reason };
   const finish = (o: Outcome) => Lifecycle.finishAttempt(db, begin.job, key, o);
+  // The orchestrator delivered once more than the job's retries allow: the attempt before this one
+  // ended without an answer (its worker stopped, or its call was cut), and that was the last one.
+  if (req.attempt > req.retries) {
+    const error = `attempt ${req.attempt - 1} ended without an answer from its worker, and no retry is left`;
+    return finish({ status: "error", error, retryable: true });
+  }
 
   const type = servedType(req.apiName, opts.types);
   if (!type) return finish({ status: "error", error: `this worker does not serve '${req.apiName}'`, retryable: false });

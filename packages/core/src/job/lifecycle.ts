@@ -252,6 +252,19 @@ export async function recordRun(db: Db, jobId: string, runId: string): Promise<v
     .where(and(eq(jobs.id, jobId), isNull(jobs.hatchetRunId)));
 }
 
+/**
+ * A running job whose attempt outlived the operator's call retries in a run of its own: the job
+ * stays running and that run becomes its current one.
+ */
+export async function replaceRun(db: Db, jobId: string, fromRunId: string, toRunId: string): Promise<boolean> {
+  const done = await db
+    .update(jobs)
+    .set({ hatchetRunId: toRunId, updatedAt: sql`now()` })
+    .where(and(eq(jobs.id, jobId), eq(jobs.status, "running"), eq(jobs.hatchetRunId, fromRunId)))
+    .returning({ id: jobs.id });
+  return done.length > 0;
+}
+
 /** The trigger failed: the job waits again, with the reason on the row and in its logs. */
 export async function handOverFailed(db: Db, jobId: string, error: string): Promise<void> {
   const back = await db

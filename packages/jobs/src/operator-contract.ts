@@ -1,0 +1,201 @@
+// The engine's HTTP operator contract (direct mode, the default): the engine POSTs each assigned
+// run (its AssignedAction as protobuf JSON) to `/operator/run` and polls `/operator/health` for the
+// actions the worker serves, every call signed with X-Hatchet-Signature (see @switchyard/workers).
+//
+// What the answer means to the engine (v0.105.0): a 2xx body is the run's output; anything else
+// fails the run, which the engine retries under the workflow's policy. So:
+// - success, a final failure, a stop, a skipped delivery: 200 with the answer (the job's truth is
+//   in Postgres; the engine has no way to fail a run for good, so a final failure completes it
+//   with {status: "error"} as its output);
+// - a failure with attempts left, or an earlier attempt still running: 503, and the engine retries;
+// - an attempt still running when the engine's call nears its limit (25 s in v0.105.0): 200
+//   {status: "detached"}, and the attempt runs on in this invocation. It then ends the job itself,
+//   or starts its retry as a run of its own.
+// After the answer, the invocation hands over the target's next job (direct mode has no relay).
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  type DeliveryAnswer,
+  type DetachedAnswer,
+  Dispatch,
+  type JobRunInput,
+  type JobType,
+  Lifecycle,
+  type Orchestrator,
+  type Timing,
+} from "@switchyard/core";
+import type { Db } from "@switchyard/db";
+import { z } from "zod";
+import { healthInfo, runAttempt, servedType } from "./runtime.ts";
+
+export interface OperatorDeps {
+  db: Db;
+  /** Hands over the target's next job, and a detached attempt's retry. */
+  orchestrator: Orchestrator;
+  timing: Timing;
+  /** The action the engine routes job runs by (`<namespace>_switchyard-job:switchyard-job`). */
+  action: string;
+  types?: readonly JobType[];
+  log: (msg: string) => void;
+}
+
+/** Answers the HTTP call (once); the caller's code may go on after it. */
+export type Respond = (status: number, body: unknown) => void;
+
+const JobRunInputSchema = z.object({
+  jobId: z.uuid(),
+  tenantId: z.uuid(),
+  targetId: z.uuid(),
+  apiName: z.string().min(1),
+  attempt: z.number().int().min(0).optional(),
+}) satisfies z.ZodType<JobRunInput>;
+
+// protojson leaves out fields at their zero value: no actionType for START_STEP_RUN, no retryCount
+// on the first attempt. Fields this worker does not use are ignored.
+const AssignedActionSchema = z.object({
+  workflowRunId: z.string().min(1),
+  taskRunExternalId: z.string().min(1),
+  actionType: z.string().optional(),
+  actionPayload: z.string(),
+  retryCount: z.number().int().min(0).optional(),
+});
+
+export interface OperatorRun {
+  /** The run the job was handed to (what the trigger answered). */
+  runId: string;
+  /** The engine's retry of the run: 0 first, then 1, 2 … */
+  retryCount: number;
+  input: JobRunInput;
+}
+
+export function parseOperatorRun(raw: string): { ok: true; run: OperatorRun | null } | { ok: false; error: string } {
+  let body: unknown;
+  let payload: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: "body is not JSON" };
+  }
+  const action = AssignedActionSchema.safeParse(body);
+  if (!action.success) return { ok: false, error: z.prettifyError(action.error) };
+  // Only START_STEP_RUN is ever POSTed; anything else is nothing to run.
+  if (action.data.actionType && action.data.actionType !== "START_STEP_RUN") return { ok: true, run: null };
+  try {
+    payload = JSON.parse(action.data.actionPayload);
+  } catch {
+    return { ok: false, error: "actionPayload is not JSON" };
+  }
+  const input = JobRunInputSchema.safeParse((payload as { input?: unknown } | null)?.input);
+  if (!input.success) return { ok: false, error: `actionPayload.input: ${z.prettifyError(input.error)}` };
+  return {
+    ok: true,
+    run: { runId: action.data.workflowRunId, retryCount: action.data.retryCount ?? 0, input: input.data },
+  };
+}
+
+/** The health poll: the actions served, then (at most once per sweep period, across callers) a sweep. */
+export async function serveOperatorHealth(deps: OperatorDeps, respond: Respond): Promise<void> {
+  respond(200, healthInfo([deps.action], deps.types));
+  if (!(await Dispatch.takeSweepTurn(deps.db, "direct", deps.timing.sweepMs))) return;
+  const swept = await Dispatch.sweep(deps.db, deps.timing, (targetId) => dispatchNext(deps, targetId));
+  if (swept.withdrawn.length > 0) deps.log(`put back ${swept.withdrawn.length} hand-over(s) that never got a run`);
+}
+
+/** One operator call: runs the attempt, answers within the call budget, finishes after answering. */
+export async function serveOperatorRun(
+  deps: OperatorDeps,
+  run: OperatorRun,
+  respond: Respond,
+  remainingMs: () => number,
+): Promise<void> {
+  const { input } = run;
+  const type = servedType(input.apiName, deps.types);
+  const req = {
+    jobId: input.jobId,
+    tenantId: input.tenantId,
+    apiName: input.apiName,
+    runId: run.runId,
+    attempt: (input.attempt ?? 0) + run.retryCount,
+    retries: type?.defaults.retries ?? 0,
+  };
+  const attempt = runWhenFree(deps, req, remainingMs);
+  const inTime = await Promise.race([attempt, sleep(deps.timing.operatorCallMs, undefined, { ref: false })]);
+  if (inTime) {
+    respond(...httpAnswer(inTime));
+    await afterAttempt(deps, input, req, inTime, false);
+    return;
+  }
+  const detached: DetachedAnswer = {
+    status: "detached",
+    job_id: input.jobId,
+    attempt: req.attempt,
+    reason: "the attempt runs on past the engine's call limit and ends the job itself",
+  };
+  respond(200, detached);
+  await afterAttempt(deps, input, req, await attempt, true);
+}
+
+/**
+ * Runs the attempt; while an earlier delivery of the job still runs on a worker ("busy": a call
+ * the engine gave up on, still working), asks again until it has ended or time runs short.
+ */
+async function runWhenFree(
+  deps: OperatorDeps,
+  req: Parameters<typeof runAttempt>[1],
+  remainingMs: () => number,
+): Promise<DeliveryAnswer> {
+  const opts = { timing: deps.timing, remainingMs, types: deps.types };
+  for (;;) {
+    const answer = await runAttempt(deps.db, req, opts);
+    if (answer.status !== "busy" || remainingMs() < deps.timing.deadlineMarginMs * 2) return answer;
+    await sleep(deps.timing.busyRecheckMs);
+  }
+}
+
+function httpAnswer(answer: DeliveryAnswer): [number, DeliveryAnswer] {
+  return answer.status === "retry" || answer.status === "busy" ? [503, answer] : [200, answer];
+}
+
+async function afterAttempt(
+  deps: OperatorDeps,
+  input: JobRunInput,
+  req: { jobId: string; runId: string; attempt: number },
+  answer: DeliveryAnswer,
+  detached: boolean,
+): Promise<void> {
+  if (answer.status === "busy") return;
+  if (answer.status === "retry") {
+    if (detached) await retryInNewRun(deps, input, req, answer.error);
+    return;
+  }
+  // The job ended (or was not this run's to run): the target's next job may go.
+  await dispatchNext(deps, input.targetId);
+}
+
+const dispatchNext = (deps: OperatorDeps, targetId: string) =>
+  Dispatch.dispatchTarget(deps, targetId).catch((err: Error) =>
+    deps.log(`hand-over of target ${targetId}'s next job failed: ${err.message}`),
+  );
+
+/**
+ * The retry of an attempt that outlived the operator's call: the engine completed that run when it
+ * was answered, so the retry is a run of its own, after the workflow's backoff (2^n s, at most 30).
+ */
+async function retryInNewRun(
+  deps: OperatorDeps,
+  input: JobRunInput,
+  req: { jobId: string; runId: string; attempt: number },
+  error: string,
+): Promise<void> {
+  await sleep(Math.min(2 ** (req.attempt + 1), 30) * 1000);
+  try {
+    const runId = await deps.orchestrator.submit({ ...input, attempt: req.attempt + 1 });
+    if (!(await Lifecycle.replaceRun(deps.db, req.jobId, req.runId, runId))) await deps.orchestrator.cancel(runId);
+  } catch (err) {
+    await Lifecycle.failFromOrchestrator(
+      deps.db,
+      req.jobId,
+      `attempt ${req.attempt} failed (${error}) and its retry could not be started: ${(err as Error).message}`,
+    );
+    await dispatchNext(deps, input.targetId);
+  }
+}

@@ -1,0 +1,3 @@
+import { executionSuite } from "./suite.ts";
+
+executionSuite("direct");

@@ -1,0 +1,317 @@
+// End to end over HTTP with every part a real process: API → Postgres → Hatchet → worker, the
+// engine's HTTP operator calling the worker (direct mode) or the relay doing it (relay mode). The
+// same suite runs in both modes (direct.test.ts, relay.test.ts); a few tests are one mode's own.
+
+import { jobAttempts, jobs } from "@switchyard/db";
+import type { DeliveryMode } from "@switchyard/hatchet";
+import { signRequest } from "@switchyard/workers/signing";
+import { asc, eq, inArray } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { poll } from "../support/poll.ts";
+import { type Processes, startProcesses } from "./setup.ts";
+
+export function executionSuite(delivery: DeliveryMode) {
+  let p: Processes;
+  let key: string;
+
+  beforeAll(async () => {
+    p = await startProcesses(delivery);
+    key = (await p.t.tenant()).key;
+  }, 120_000);
+  afterAll(() => p?.stop());
+
+  const api = (method: string, path: string, body?: unknown) => p.t.api(key, method, path, body);
+  const relay = () => {
+    if (!p.relay) throw new Error("no relay runs in direct mode");
+    return p.relay;
+  };
+
+  async function target(name = "t"): Promise<string> {
+    const r = await api("POST", "/api/targets/", { name });
+    expect(r.status).toBe(201);
+    return r.body.id;
+  }
+
+  async function job(targetId: string, api_name: string, parameters: Record<string, unknown> = {}) {
+    const r = await api("POST", `/api/targets/${targetId}/jobs/`, { api_name, parameters });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body.id as string;
+  }
+
+  async function statusOf(targetId: string, jobId: string): Promise<string> {
+    return (await api("GET", `/api/targets/${targetId}/jobs/${jobId}`)).body.status;
+  }
+
+  function waitStatus(targetId: string, jobId: string, want: string | string[], timeoutMs = 20_000) {
+    const wanted = Array.isArray(want) ? want : [want];
+    return poll(
+      async () => {
+        const s = await statusOf(targetId, jobId);
+        return wanted.includes(s) ? s : undefined;
+      },
+      { timeoutMs, intervalMs: 50, label: `job ${jobId} to be ${wanted.join("|")}` },
+    );
+  }
+
+  async function attemptsOf(jobIds: string[]) {
+    return p.t.database.db
+      .select()
+      .from(jobAttempts)
+      .where(inArray(jobAttempts.jobId, jobIds))
+      .orderBy(asc(jobAttempts.startedAt));
+  }
+
+  describe(`execution end to end (${delivery} delivery)`, () => {
+    it("runs an echo job to success with its result", async () => {
+      const t = await target();
+      const id = await job(t, "echo", { greeting: "hi" });
+      await waitStatus(t, id, "success");
+      expect((await api("GET", `/api/targets/${t}/jobs/${id}`)).body.result).toEqual({ greeting: "hi" });
+    });
+
+    it("runs 50 jobs on one target one at a time in creation order, other targets in parallel", async () => {
+      const lane = await target("lane");
+      const laneJobs: string[] = [];
+      for (let i = 0; i < 50; i++) laneJobs.push(await job(lane, "sleep", { ms: 10 }));
+      const others = await Promise.all([1, 2, 3, 4].map((i) => target(`other-${i}`)));
+      const otherJobs = await Promise.all(others.map((t) => job(t, "sleep", { ms: 1500 })));
+
+      for (const id of laneJobs) await waitStatus(lane, id, "success", 60_000);
+      for (const [i, id] of otherJobs.entries()) await waitStatus(others[i] ?? "", id, "success", 30_000);
+      const rows = await p.t.database.db
+        .select()
+        .from(jobs)
+        .where(inArray(jobs.id, [...laneJobs, ...otherJobs]));
+      expect(rows.filter((r) => r.status !== "success")).toEqual([]);
+
+      const lanes = await attemptsOf(laneJobs);
+      expect(lanes.map((a) => a.jobId)).toEqual(laneJobs); // started in creation order
+      for (let i = 1; i < lanes.length; i++) {
+        const prev = lanes[i - 1];
+        const cur = lanes[i];
+        expect(cur?.startedAt.getTime()).toBeGreaterThanOrEqual(
+          prev?.finishedAt?.getTime() ?? Number.POSITIVE_INFINITY,
+        );
+      }
+      // The 1.5 s jobs of four targets overlapped: they ran side by side, not in turn.
+      const parallel = await attemptsOf(otherJobs);
+      const latestStart = Math.max(...parallel.map((a) => a.startedAt.getTime()));
+      const earliestEnd = Math.min(...parallel.map((a) => a.finishedAt?.getTime() ?? 0));
+      expect(latestStart).toBeLessThan(earliestEnd);
+    }, 120_000);
+
+    it("never starts a queued job that was cancelled", async () => {
+      const t = await target();
+      const blocker = await job(t, "sleep", { ms: 1500 });
+      await waitStatus(t, blocker, "running");
+      const queued = await job(t, "echo", { x: 1 });
+      const cancel = await api("POST", `/api/targets/${t}/jobs/${queued}/cancel/`);
+      expect(cancel.status).toBe(200);
+      expect(cancel.body.status).toBe("canceled");
+      const after = await job(t, "echo", { x: 2 });
+      await waitStatus(t, blocker, "success");
+      await waitStatus(t, after, "success");
+      expect(await statusOf(t, queued)).toBe("canceled");
+      expect(await attemptsOf([queued])).toEqual([]);
+    });
+
+    it("ends an interrupted running sleep paused within 2 s", async () => {
+      const t = await target();
+      const id = await job(t, "sleep", { ms: 60_000 });
+      await waitStatus(t, id, "running");
+      const acked = Date.now();
+      const r = await api("POST", `/api/targets/${t}/jobs/${id}/interrupt/`);
+      expect(r.status).toBe(200);
+      await waitStatus(t, id, "paused", 5000);
+      expect(Date.now() - acked).toBeLessThan(2000);
+      const row = (await api("GET", `/api/targets/${t}/jobs/${id}`)).body;
+      expect(row.error).toBe("Job was interrupted by user");
+    });
+
+    it("cancels a running job: its executor stops and the job ends canceled", async () => {
+      const t = await target();
+      const id = await job(t, "sleep", { ms: 60_000 });
+      await waitStatus(t, id, "running");
+      const acked = Date.now();
+      expect((await api("POST", `/api/targets/${t}/jobs/${id}/cancel/`)).status).toBe(200);
+      await waitStatus(t, id, "canceled", 5000);
+      expect(Date.now() - acked).toBeLessThan(2000);
+    });
+
+    it("blocks a target on error, and resolve, cancel and resume unblock it in order", async () => {
+      const t = await target();
+      const failing = await job(t, "fail", { message: "boom", retryable: false });
+      await waitStatus(t, failing, "error");
+      const behind = await job(t, "echo", { n: 1 });
+      // Blocked: the job waits in Postgres, holding no Hatchet run and no worker slot.
+      const [waiting] = await p.t.database.db.select().from(jobs).where(eq(jobs.id, behind));
+      expect(waiting?.status).toBe("queued");
+      expect(waiting?.hatchetRunId).toBeNull();
+      const target1 = (await api("GET", `/api/targets/${t}`)).body;
+      expect(target1.queue_status).toBe("paused");
+      expect(target1.blocking_jobs.map((j: { id: string }) => j.id)).toEqual([failing]);
+
+      expect((await api("POST", `/api/targets/${t}/jobs/${failing}/resolve/`, { fixed: true })).status).toBe(200);
+      await waitStatus(t, behind, "success");
+
+      const failing2 = await job(t, "fail", { retryable: false });
+      await waitStatus(t, failing2, "error");
+      const behind2 = await job(t, "echo", { n: 2 });
+      expect((await api("POST", `/api/targets/${t}/jobs/${failing2}/cancel/`)).status).toBe(200);
+      await waitStatus(t, behind2, "success");
+
+      const paused = await job(t, "sleep", { ms: 60_000 });
+      await waitStatus(t, paused, "running");
+      await api("POST", `/api/targets/${t}/jobs/${paused}/interrupt/`);
+      await waitStatus(t, paused, "paused");
+      const behind3 = await job(t, "echo", { n: 3 });
+      // Resume puts the paused job back first in line: it runs again before the later job.
+      await p.t.database.db
+        .update(jobs)
+        .set({ parameters: { ms: 200 } })
+        .where(eq(jobs.id, paused));
+      expect((await api("POST", `/api/targets/${t}/jobs/${paused}/resume/`)).status).toBe(200);
+      await waitStatus(t, behind3, "success");
+      expect(await statusOf(t, paused)).toBe("success");
+      const [pausedRow, behindRow] = await Promise.all(
+        [paused, behind3].map(async (id) => (await p.t.database.db.select().from(jobs).where(eq(jobs.id, id)))[0]),
+      );
+      expect(pausedRow?.completedAt?.getTime()).toBeLessThanOrEqual(behindRow?.startedAt?.getTime() ?? 0);
+    }, 60_000);
+
+    it("retries a retryable failure and not a non-retryable one", async () => {
+      const t = await target();
+      const retried = await job(t, "fail", { retryable: true, succeed_on_attempt: 1 });
+      await waitStatus(t, retried, "success", 30_000);
+      expect((await attemptsOf([retried])).map((a) => a.attempt)).toEqual([0, 1]);
+
+      const t2 = await target();
+      const final = await job(t2, "fail", { retryable: false });
+      await waitStatus(t2, final, "error");
+      expect((await attemptsOf([final])).map((a) => a.attempt)).toEqual([0]);
+    }, 60_000);
+
+    it("carries out a cancel asked between two attempts, and the target moves on", async () => {
+      const t = await target();
+      const id = await job(t, "fail", { retryable: true, succeed_on_attempt: 2 });
+      // Attempt 0 ended "retry": the job is running, waiting for Hatchet's backoff.
+      await poll(async () => ((await attemptsOf([id]))[0]?.finishedAt ? true : undefined), {
+        timeoutMs: 20_000,
+        label: "attempt 0 to end",
+      });
+      expect((await api("POST", `/api/targets/${t}/jobs/${id}/cancel/`)).status).toBe(200);
+      await waitStatus(t, id, "canceled", 30_000);
+      expect((await attemptsOf([id])).map((a) => a.attempt)).toEqual([0]);
+      const next = await job(t, "echo", { after: "cancel" });
+      await waitStatus(t, next, "success");
+    }, 60_000);
+
+    it("refuses tampered, stale, replayed and unsigned worker requests and runs nothing", async () => {
+      const t = await target();
+      const blocker = await job(t, "fail", { retryable: false });
+      await waitStatus(t, blocker, "error");
+      const victim = await job(t, "echo", { v: 1 });
+      const tenantId = (await p.t.database.db.select().from(jobs).where(eq(jobs.id, victim)))[0]?.tenantId ?? "";
+      const body = JSON.stringify({
+        job_id: victim,
+        tenant_id: tenantId,
+        target_id: t,
+        api_name: "echo",
+        run_id: "forged",
+        attempt: 0,
+        retries: 0,
+        timeout_seconds: 30,
+      });
+      const post = (headers: Record<string, string>, payload = body) =>
+        fetch(`${p.workerUrl}/deliver`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: payload,
+        });
+
+      expect((await post({})).status).toBe(401); // unsigned
+      const tampered = body.replace('"attempt":0', '"attempt":1');
+      expect(tampered).not.toBe(body);
+      expect((await post(signRequest(p.t.signingSecret, body), tampered)).status).toBe(401);
+      const stale = signRequest(p.t.signingSecret, body, { now: new Date(Date.now() - 6 * 60_000) });
+      expect((await post(stale)).status).toBe(401);
+      const wrongKey = signRequest(`whsec_${Buffer.alloc(32, 7).toString("base64")}`, body);
+      expect((await post(wrongKey)).status).toBe(401);
+
+      // A valid request for an unknown job, then the same request again: the replay is refused.
+      const unknownBody = body.replace(victim, "00000000-0000-4000-8000-000000000000");
+      const signed = signRequest(p.t.signingSecret, unknownBody);
+      const first = await post(signed, unknownBody);
+      expect(first.status).toBe(200);
+      expect(((await first.json()) as { status: string }).status).toBe("skipped");
+      expect((await post(signed, unknownBody)).status).toBe(401);
+
+      expect(await statusOf(t, victim)).toBe("queued");
+      expect(await attemptsOf([victim])).toEqual([]);
+    });
+
+    it.runIf(delivery === "relay")(
+      "drains on SIGTERM: the running delivery finishes before the relay exits",
+      async () => {
+        const t = await target();
+        const id = await job(t, "sleep", { ms: 1500 });
+        await waitStatus(t, id, "running");
+        const exited = new Promise<number | null>((resolve) => relay().child.once("exit", resolve));
+        relay().child.kill("SIGTERM");
+        expect(await exited).toBe(0);
+        const exitedAt = Date.now();
+        const [row] = await p.t.database.db.select().from(jobs).where(eq(jobs.id, id));
+        expect(row?.status).toBe("success");
+        expect(row?.completedAt?.getTime()).toBeLessThanOrEqual(exitedAt);
+        await p.restartRelay();
+        // The drained run ended in Hatchet too: the target takes its next job at once.
+        const next = await job(t, "echo", { after: "drain" });
+        await waitStatus(t, next, "success", 10_000);
+      },
+      60_000,
+    );
+
+    it.runIf(delivery === "relay")(
+      "loses no job when the relay is killed with SIGKILL mid-job and restarted",
+      async () => {
+        const targets = await Promise.all([1, 2, 3].map((i) => target(`crash-${i}`)));
+        const ids: Array<[string, string]> = [];
+        for (const t of targets) {
+          ids.push([t, await job(t, "sleep", { ms: 1500 })]);
+          ids.push([t, await job(t, "echo", { after: "crash" })]);
+        }
+        await waitStatus(ids[0]?.[0] ?? "", ids[0]?.[1] ?? "", "running");
+        await relay().kill("SIGKILL");
+        // Jobs accepted while the relay is down wait in Postgres, visibly queued.
+        const late = await job(targets[0] ?? "", "echo", { late: true });
+        expect(await statusOf(targets[0] ?? "", late)).toBe("queued");
+        await p.restartRelay();
+        const restarted = Date.now();
+        // The engine re-delivers the killed relay's run once the worker has missed heartbeats for
+        // 30 s, and a re-queued run can then wait for the engine's backed-off queue poll (up to 30 s
+        // plus jitter). A run the engine holds without starting it is released by the relay after
+        // 3 minutes (docs/reliability.md), so each job gets four.
+        for (const [t, id] of [...ids, [targets[0] ?? "", late] as [string, string]]) {
+          await waitStatus(t, id, ["success", "error"], 240_000).catch(async (err: unknown) => {
+            const rows = await p.t.database.db.select().from(jobs).where(eq(jobs.targetId, t)).orderBy(asc(jobs.seq));
+            for (const row of rows) {
+              const { status, dispatchedAt, hatchetRunId, attempt, dispatchError } = row;
+              const state = { status, dispatchedAt, hatchetRunId, attempt, dispatchError };
+              console.log(`[relay-kill] ${row.id === id ? "stuck " : ""}job ${row.id}: ${JSON.stringify(state)}`);
+            }
+            console.log(`[relay-kill] attempts: ${JSON.stringify(await attemptsOf(rows.map((r) => r.id)))}`);
+            throw err;
+          });
+        }
+        console.log(`[relay-kill] every job settled ${Date.now() - restarted} ms after the restart`);
+        const rows = await p.t.database.db
+          .select({ status: jobs.status })
+          .from(jobs)
+          .where(inArray(jobs.targetId, targets));
+        expect(rows.every((r) => r.status === "success" || r.status === "error")).toBe(true);
+        expect(rows).toHaveLength(7);
+      },
+      300_000,
+    );
+  });
+}

@@ -1,0 +1,101 @@
+// Relay mode's own parts (the fallback delivery for engines that cannot reach the worker): the
+// NOTIFY that wakes the relay's dispatcher, the release of runs the engine holds, and what
+// diagnostics report about the relay. What both modes share runs in every other file.
+import { randomUUID } from "node:crypto";
+import { Dispatch, Jobs } from "@switchyard/core";
+import { jobs } from "@switchyard/db";
+import { HatchetRest, hatchetSettingsFromEnv, JOB_WORKFLOW } from "@switchyard/hatchet";
+import { hatchetClient } from "@switchyard/hatchet/sdk";
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { coreDeps, startTestApp, type TestApp } from "../support/app.ts";
+import { tenantClient } from "../support/client.ts";
+import { poll } from "../support/poll.ts";
+
+let t: TestApp;
+let hatchet: HatchetRest;
+
+beforeAll(async () => {
+  t = await startTestApp({ delivery: "relay" });
+  hatchet = new HatchetRest(hatchetSettingsFromEnv(t.env));
+});
+afterAll(() => t?.stop());
+
+const hatchetSays = (runId: string, status: string) =>
+  poll(async () => ((await hatchet.runState(runId)) === status ? true : undefined), {
+    timeoutMs: 20_000,
+    label: `Hatchet run ${runId} ${status}`,
+  });
+
+describe("relay mode", () => {
+  it("wakes the relay's dispatcher with the target id when a create commits, and not when it is refused", async () => {
+    const tenant = await t.tenant();
+    const c = tenantClient(t, tenant.key);
+    const targetId = await c.target("notified");
+    const client = await t.database.pool.connect();
+    const heard: string[] = [];
+    client.on("notification", (n) => heard.push(n.payload ?? ""));
+    try {
+      await client.query(`listen ${Dispatch.DISPATCH_CHANNEL}`);
+      const deps = coreDeps(t.database.db, hatchet);
+      await expect(
+        Jobs.create(deps, tenant.id, targetId, { api_name: "sleep", parameters: { ms: "not a number" } }),
+      ).rejects.toMatchObject({ code: "job.invalid_parameters" });
+      await Jobs.create(deps, tenant.id, targetId, { api_name: "echo", parameters: {} });
+      // Notifications arrive in commit order: one from the refused create would come first.
+      await poll(() => (heard.length > 0 ? true : undefined), { timeoutMs: 5_000, label: "the notification" });
+      expect(heard[0]).toBe(targetId);
+    } finally {
+      await client.query(`unlisten ${Dispatch.DISPATCH_CHANNEL}`);
+      client.release();
+    }
+  });
+
+  it("withdraws a run Hatchet holds without starting it, and the job runs on a new one", async () => {
+    const c = tenantClient(t, (await t.tenant()).key);
+    const targetId = await c.target("held-run");
+    const failed = await c.job(targetId, "fail");
+    await c.waitStatus(targetId, failed, "error");
+    const jobId = await c.job(targetId, "echo", { held: true });
+    // A run the engine keeps queued for ever: the workflow registered under a namespace of its own
+    // (a worker declared, never started), so no worker takes its runs.
+    const held = { ...hatchetSettingsFromEnv(t.env), namespace: `held${randomUUID().slice(0, 8)}` };
+    const sdk = hatchetClient(held);
+    await sdk.worker("never-started", { workflows: [sdk.task({ name: JOB_WORKFLOW, fn: async () => ({}) })] });
+    const heldRun = await new HatchetRest(held).submit({ jobId, tenantId: "t", targetId, apiName: "echo" });
+    await t.database.db
+      .update(jobs)
+      .set({ hatchetRunId: heldRun, dispatchedAt: sql`now() - interval '1 minute'` })
+      .where(eq(jobs.id, jobId));
+    await c.action(targetId, failed, "cancel");
+    await hatchetSays(heldRun, "QUEUED");
+
+    // The relay has had free slots for longer than 1 s, and the run was handed over a minute ago.
+    expect(await t.app.relay?.releaseHeldRuns(1000)).toBe(1);
+    const done = await c.waitStatus(targetId, jobId, "success");
+    expect(done.result).toEqual({ held: true });
+    expect(done.hatchet_run_id).not.toBe(heldRun);
+    await hatchetSays(heldRun, "CANCELLED");
+    expect(await c.logs(targetId, jobId)).toContain(
+      `Hatchet held run ${heldRun} for over 1 s without starting it; the job goes back to waiting`,
+    );
+  });
+
+  it("diagnostics report the relay as what delivers runs", async () => {
+    const c = tenantClient(t, (await t.tenant()).key);
+    const r = await poll(
+      async () => {
+        const res = await c.api("GET", "/api/diagnostics");
+        return res.status === 200 && res.body.delivery?.ok === true ? res : undefined;
+      },
+      { timeoutMs: 30_000, label: "the relay reported ok" },
+    );
+    expect(r.body.delivery).toEqual({
+      mode: "relay",
+      ok: true,
+      active_workers: expect.any(Number),
+      last_heartbeat_at: expect.stringMatching(/\+00:00$/),
+      last_sweep_seconds_ago: expect.any(Number),
+    });
+  });
+});
