@@ -11,16 +11,21 @@ export default $config({
     };
   },
   async run() {
+    const { delivery } = await import("./infra/delivery.ts");
     const { db } = await import("./infra/network.ts");
     await import("./infra/secrets.ts");
     await import("./infra/migrate.ts");
+    await import("./infra/hatchet.ts");
     const { worker } = await import("./infra/worker.ts");
-    const { relay } = await import("./infra/relay.ts");
     const { api } = await import("./infra/api.ts");
+    // Direct delivery (the default) runs nothing of switchyard's own all the time: the relay, a
+    // Fargate service, exists only in relay mode.
+    const relay = delivery === "relay" ? (await import("./infra/relay.ts")).relay : undefined;
     return {
+      delivery,
       api: api.url,
       worker: worker.url,
-      relay: relay.service,
+      ...(relay ? { relay: relay.service } : {}),
       database: db.host,
     };
   },

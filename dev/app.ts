@@ -14,8 +14,8 @@ import {
   type HatchetSettings,
   hatchetSettingsFromEnv,
 } from "@switchyard/hatchet";
-import { HatchetBulkTrigger, hatchetClient, registerJobTask } from "@switchyard/hatchet/sdk";
-import { type Relay, startRelay } from "@switchyard/relay";
+import { hatchetClient, registerJobTask } from "@switchyard/hatchet/sdk";
+import { type Relay, startRelayProcess } from "@switchyard/relay";
 import { Workers } from "@switchyard/workers";
 import { apiRoutes, workerFunction } from "../infra/routes.ts";
 import { startLocalServer } from "./local-server.ts";
@@ -112,15 +112,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
       const secret = process.env.WEBHOOK_SIGNING_SECRET;
       // The worker served here (or given) is registered under the name `local`.
       if (workerUrl && secret) await Workers.upsert(database.db, { name: "local", url: workerUrl, secret });
-      const settings = hatchetSettingsFromEnv();
-      const relay = await startRelay({
+      const relay = await startRelayProcess({
         database,
-        hatchet: hatchetClient(settings),
+        settings: hatchetSettingsFromEnv(),
         timing: timingFromEnv(),
-        orchestrator: new HatchetBulkTrigger({
-          hatchet: hatchetClient(settings, { retries: false }),
-          rest: new HatchetRest(settings),
-        }),
         slots: opts.slots,
         log: (l) => log(`[relay] ${l}`),
       });

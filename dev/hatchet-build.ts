@@ -4,6 +4,7 @@
 //   - the local-operator build (`ensureLocalOperatorEngine`): the same hatchet-lite from a copy of
 //     the module patched at build time, whose HTTP operator may call loopback endpoints when
 //     SWITCHYARD_OPERATOR_ALLOW_LOCAL=1 (local runs and tests serve those endpoints themselves).
+
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
@@ -12,14 +13,12 @@ import { homedir, tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
+import { HATCHET_VERSION } from "@switchyard/hatchet/engine";
 
 const run = promisify(execFile);
 
-/**
- * v0.105.0 is the newest engine release whose module the Go proxy serves whole (the v0.105.x
- * patches and v0.106.x have no .mod there), and the version SDK 1.33.2's own example pins.
- */
-export const HATCHET_VERSION = "v0.105.0";
+export { HATCHET_VERSION };
+
 export const HATCHET_MODULE = "github.com/hatchet-dev/hatchet";
 export const HATCHET_BINARIES = ["hatchet-lite", "hatchet-migrate", "hatchet-admin"] as const;
 /** Set to 1 in the local-operator engine's environment to let its operator call loopback. */

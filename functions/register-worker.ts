@@ -1,8 +1,11 @@
-// Registers the deployed webhook worker with switchyard; invoked by the deploy (infra/worker.ts)
-// with the worker's Function URL. Safe to repeat: an unchanged worker is only re-probed, so its
-// job types follow the code just deployed. Failing here fails the deploy, which is the point:
-// a worker switchyard cannot reach should not go unnoticed.
+// Registers the deployed webhook worker; invoked by the deploy (infra/worker.ts) with the worker's
+// Function URL. In direct mode (the default) it also declares the job task to the engine and
+// makes the worker its HTTP operator. Safe to repeat: an unchanged worker is only re-probed (its
+// job types follow the code just deployed) and keeps its operator. Failing here fails the deploy,
+// which is the point: a worker nobody can reach should not go unnoticed.
 import { sharedDatabase } from "@switchyard/db";
+import { deliveryFromEnv, ensureOperator, HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { hatchetClient, registerJobTask } from "@switchyard/hatchet/sdk";
 import { Workers } from "@switchyard/workers";
 import { z } from "zod";
 
@@ -13,6 +16,14 @@ export const handler = async (event: unknown) => {
   const secret = process.env.WEBHOOK_SIGNING_SECRET;
   if (!secret) throw new Error("WEBHOOK_SIGNING_SECRET is not set");
   const worker = await Workers.upsert(sharedDatabase().db, { name, url, secret });
-  console.log(`worker '${worker.name}' registered at ${worker.url}: ${worker.job_types.length} job types`);
-  return { id: worker.id, name: worker.name, job_types: worker.job_types.map((t) => t.name) };
+  const delivery = deliveryFromEnv();
+  let operator: string | undefined;
+  if (delivery === "direct") {
+    const settings = hatchetSettingsFromEnv();
+    await registerJobTask(hatchetClient(settings));
+    operator = (await ensureOperator(new HatchetRest(settings), { name, url, secret, namespace: settings.namespace }))
+      .name;
+  }
+  console.log(`worker '${worker.name}' registered at ${worker.url}: ${worker.job_types.length} job types, ${delivery}`);
+  return { id: worker.id, name: worker.name, delivery, operator, job_types: worker.job_types.map((t) => t.name) };
 };

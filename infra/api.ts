@@ -1,7 +1,9 @@
 // The HTTP API: one function per route of the route table (infra/routes.ts), which the local
 // server and the tests read too.
+
+import { delivery } from "./delivery.ts";
+import { hatchetEnv } from "./hatchet.ts";
 import { databaseUrl, db, vpc } from "./network.ts";
-import { hatchetEnv } from "./relay.ts";
 import { apiRoutes, routeKey } from "./routes.ts";
 import { adminKey, hatchetToken } from "./secrets.ts";
 
@@ -32,6 +34,7 @@ for (const route of apiRoutes) {
       DATABASE_URL: databaseUrl,
       HATCHET_CLIENT_TOKEN: hatchetToken.value,
       SWITCHYARD_ADMIN_KEY: adminKey.value,
+      SWITCHYARD_DELIVERY: delivery,
       ...hatchetEnv,
     },
   });

@@ -1,16 +1,19 @@
-# The relay as a container: the workspace's TypeScript sources run with tsx, exactly as
-# `npm run dev:relay` runs them locally. Built by SST from the repository root (infra/relay.ts).
-FROM node:22-slim
-
+# The relay as a container (relay mode): its bundled main (scripts/bundle.ts), with the
+# production npm packages it imports at run time (Hatchet's SDK and gRPC cannot be bundled).
+# Built by SST from the repository root (infra/relay.ts).
+FROM node:22-slim AS build
 WORKDIR /app
-
-# The whole workspace first: npm ci needs every workspace's package.json, and listing them here
-# would silently go stale when a package is added.
+# The whole workspace: npm ci needs every workspace's package.json, and listing them here would
+# silently go stale when a package is added.
 COPY . .
+# No install scripts: the build needs none (esbuild ships its binary as an optional dependency).
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && node --import tsx scripts/bundle.ts relay /app/dist/relay.mjs \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
-# No install scripts: the relay needs none (esbuild, which tsx uses, ships its binary as an
-# optional dependency), and this npm predates the allowScripts list in package.json.
-RUN npm ci --ignore-scripts --no-audit --no-fund && npm cache clean --force
-
+FROM node:22-slim
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist/relay.mjs ./relay.mjs
 USER node
-CMD ["npx", "tsx", "dev/main.ts", "--role", "relay"]
+CMD ["node", "relay.mjs"]

@@ -1,66 +1,11 @@
-// The relay: a long-running process (Hatchet's worker side) on Fargate that hands each job to the
-// webhook workers. Optionally a self-hosted Hatchet engine in the same cluster.
-import { DEFAULT_PORTS, engineEnv, HATCHET_VERSION } from "../dev/hatchet.ts";
-import { db, relayDatabaseUrl, vpc } from "./network.ts";
+// The relay (relay mode only): a long-running process on Fargate that takes runs from the engine
+// over gRPC and delivers each to the worker function. Its image runs the relay's bundled main.
+import { cluster, hatchetEnv } from "./hatchet.ts";
+import { relayDatabaseUrl } from "./network.ts";
 import { hatchetToken, webhookSecret } from "./secrets.ts";
 import { worker } from "./worker.ts";
 
-export const cluster = new sst.aws.Cluster("Cluster", { vpc });
-
-/** Set SWITCHYARD_SELF_HOST_HATCHET=true when deploying to run the engine here instead of Hatchet Cloud. */
-export const selfHostHatchet = process.env.SWITCHYARD_SELF_HOST_HATCHET === "true";
-
-// Cloud Map gives every service of the cluster a private DNS name; the engine needs its own name
-// before it exists (tokens embed it), so it is built the way the Service component builds it.
-const hatchetHost = $interpolate`Hatchet.${$app.stage}.${$app.name}.${vpc.nodes.cloudmapNamespace.name}`;
-
-// hatchet-lite relies on session state (LISTEN/NOTIFY, prepared statements), which would pin
-// every connection through the RDS proxy anyway, so it connects to the instance directly.
-const hatchetDatabaseUrl = $interpolate`postgresql://${db.username}:${db.password.apply(encodeURIComponent)}@${
-  db.nodes.instance?.address ?? db.host
-}:${db.port}/switchyard_hatchet?sslmode=require`;
-
-export const hatchet = selfHostHatchet
-  ? new sst.aws.Service("Hatchet", {
-      cluster,
-      image: `ghcr.io/hatchet-dev/hatchet/hatchet-lite:${HATCHET_VERSION}`,
-      cpu: "1 vCPU",
-      memory: "2 GB",
-      // The engine's keys live in /config; new keys after a restart would invalidate every token.
-      volumes: [{ efs: new sst.aws.Efs("HatchetConfig", { vpc }), path: "/config" }],
-      environment: {
-        // The local engine's settings (dev/hatchet.ts), with the container's own addresses.
-        ...Object.fromEntries(
-          Object.entries(engineEnv({ databaseUrl: "", ports: DEFAULT_PORTS, staticDir: "" })).filter(
-            // The image ships the dashboard at its default path.
-            ([name]) => name !== "LITE_STATIC_ASSET_DIR",
-          ),
-        ),
-        DATABASE_URL: hatchetDatabaseUrl,
-        SERVER_URL: $interpolate`http://${hatchetHost}:${DEFAULT_PORTS.runtime}`,
-        SERVER_GRPC_BIND_ADDRESS: "0.0.0.0",
-        SERVER_GRPC_BROADCAST_ADDRESS: $interpolate`${hatchetHost}:${DEFAULT_PORTS.grpc}`,
-        SERVER_AUTH_COOKIE_DOMAIN: hatchetHost,
-      },
-      // `sst dev` runs the native engine on localhost instead (npm run stack).
-      dev: { command: "npm run stack -- up" },
-    })
-  : undefined;
-
-/** How the API and the relay reach Hatchet: the cluster's engine, the local one in `sst dev`, or Hatchet Cloud. */
-export const hatchetEnv: Record<string, $util.Input<string>> = selfHostHatchet
-  ? {
-      // Plaintext gRPC inside the VPC (or on localhost); the token's addresses are overridden.
-      HATCHET_CLIENT_TLS_STRATEGY: "none",
-      HATCHET_CLIENT_HOST_PORT: $dev
-        ? `127.0.0.1:${DEFAULT_PORTS.grpc}`
-        : $interpolate`${hatchetHost}:${DEFAULT_PORTS.grpc}`,
-      HATCHET_CLIENT_API_URL: $dev
-        ? `http://127.0.0.1:${DEFAULT_PORTS.runtime}`
-        : $interpolate`http://${hatchetHost}:${DEFAULT_PORTS.runtime}`,
-    }
-  : // Hatchet Cloud: the token carries the addresses.
-    { HATCHET_CLIENT_TLS_STRATEGY: "tls" };
+if (!cluster) throw new Error("the relay needs the cluster (infra/hatchet.ts creates it in relay mode)");
 
 export const relay = new sst.aws.Service("Relay", {
   cluster,
@@ -72,8 +17,9 @@ export const relay = new sst.aws.Service("Relay", {
     DATABASE_URL: relayDatabaseUrl,
     HATCHET_CLIENT_TOKEN: hatchetToken.value,
     WEBHOOK_SIGNING_SECRET: webhookSecret.value,
+    SWITCHYARD_DELIVERY: "relay",
     ...hatchetEnv,
   },
-  // `sst dev` runs the relay here and points it at the live worker function, which it registers as `local`.
+  // `sst dev` runs the relay on the developer's machine, pointed at the stage's worker function.
   dev: { command: $interpolate`npm run dev:relay -- --worker-url ${worker.url}` },
 });

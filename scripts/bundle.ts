@@ -5,7 +5,7 @@ import { cp, mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { apiRoutes, workerFunction } from "../infra/routes.ts";
 
 export const ROOT = join(import.meta.dirname, "..");
@@ -71,12 +71,24 @@ export async function bundleAll(opts: BundleOptions = {}): Promise<BundleResult[
   return results;
 }
 
-async function bundleOne(fn: LambdaFunction, outDir: string): Promise<BundleResult> {
-  const dot = fn.handler.lastIndexOf(".");
-  const outfile = join(outDir, fn.name, "index.mjs");
+/** Leaves every npm package outside the bundle and bundles switchyard's own workspace packages. */
+const npmPackagesExternal: Plugin = {
+  name: "npm-packages-external",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith("@switchyard/") ? undefined : { path: args.path, external: true },
+    );
+  },
+};
+
+/**
+ * One minified ESM file for Node 22 from a TypeScript entry point, written to `outfile`; with
+ * `npmExternal`, npm packages are imported from node_modules at run time instead.
+ */
+async function bundleFile(entry: string, outfile: string, npmExternal = false): Promise<Uint8Array> {
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: [join(ROOT, `${fn.handler.slice(0, dot)}.ts`)],
+    entryPoints: [join(ROOT, entry)],
     outfile,
     bundle: true,
     platform: "node",
@@ -86,27 +98,55 @@ async function bundleOne(fn: LambdaFunction, outDir: string): Promise<BundleResu
     treeShaking: true,
     // Prefer packages' ESM builds: they tree-shake, their CommonJS builds do not.
     mainFields: ["module", "main"],
-    // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+    // CommonJS dependencies bundled into ESM still call require() for Node built-ins, and some
+    // (Hatchet's SDK) read __dirname, which ESM does not define.
     banner: {
-      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+      js: [
+        'import { createRequire as __createRequire } from "node:module";',
+        'import { fileURLToPath as __fileURLToPath } from "node:url";',
+        "const require = __createRequire(import.meta.url);",
+        "const __filename = __fileURLToPath(import.meta.url);",
+        'const __dirname = __filename.slice(0, __filename.lastIndexOf("/"));',
+      ].join(" "),
     },
     // The Lambda Node runtime provides AWS SDK v3; everything else ships in the bundle.
     external: ["@aws-sdk/*"],
+    plugins: npmExternal ? [npmPackagesExternal] : [],
     legalComments: "none",
     logLevel: "warning",
     write: false,
   });
   const [output] = result.outputFiles;
-  if (!output) throw new Error(`esbuild wrote nothing for ${fn.handler}`);
+  if (!output) throw new Error(`esbuild wrote nothing for ${entry}`);
   await mkdir(dirname(outfile), { recursive: true });
   await writeFile(outfile, output.contents);
+  return output.contents;
+}
+
+/**
+ * The relay's container entry point (relay mode), as infra/relay.Dockerfile builds it: switchyard's
+ * own code in one file, npm packages from the image's production node_modules. Hatchet's SDK cannot
+ * be bundled (its worker starts a heartbeat thread from a file of its own package), and gRPC must
+ * then stay outside too, so that the SDK and switchyard's channel factory share one copy.
+ */
+export const RELAY_BUNDLE = join(ROOT, ".switchyard", "bundles", "relay", "main.mjs");
+
+export async function bundleRelay(outfile = RELAY_BUNDLE): Promise<string> {
+  await bundleFile("packages/relay/src/main.ts", outfile, true);
+  return outfile;
+}
+
+async function bundleOne(fn: LambdaFunction, outDir: string): Promise<BundleResult> {
+  const dot = fn.handler.lastIndexOf(".");
+  const outfile = join(outDir, fn.name, "index.mjs");
+  const contents = await bundleFile(`${fn.handler.slice(0, dot)}.ts`, outfile);
   for (const c of fn.copy ?? []) await cp(join(ROOT, c.from), join(dirname(outfile), c.to), { recursive: true });
   return {
     function: fn.name,
     handler: fn.handler,
     file: outfile,
-    bytes: output.contents.byteLength,
-    gzipBytes: gzipSync(output.contents).byteLength,
+    bytes: contents.byteLength,
+    gzipBytes: gzipSync(contents).byteLength,
   };
 }
 
@@ -143,7 +183,16 @@ async function writeReport(file: string, results: BundleResult[]): Promise<void>
   await writeFile(file, lines.join("\n"));
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href && process.argv[2] === "relay") {
+  // `npm run bundle -- relay [outfile]`: the relay alone (its container build).
+  bundleRelay(process.argv[3]).then(
+    (file) => console.log(file),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      process.exit(1);
+    },
+  );
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const started = Date.now();
   bundleAll()
     .then((results) => {

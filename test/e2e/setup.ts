@@ -1,10 +1,15 @@
 // The product as separate processes: the API in the test process (served over HTTP by the local
 // adapter), the worker function in a process of its own, and in relay mode the relay in another,
-// as deployed. In direct mode the worker registers itself as the engine's HTTP operator.
+// run from its bundle as its container runs it. In direct mode the worker registers itself as the
+// engine's HTTP operator; in relay mode the test registers it, as the deploy's registrar does.
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Timing } from "@switchyard/core";
 import type { DeliveryMode } from "@switchyard/hatchet";
-import { spawnRole, startTestApp, type TestApp } from "../support/app.ts";
-
-type Proc = Awaited<ReturnType<typeof spawnRole>>;
+import { Workers } from "@switchyard/workers";
+import { ROOT } from "../../dev/app.ts";
+import { bundleRelay } from "../../scripts/bundle.ts";
+import { type Proc, spawnReady, spawnRole, startTestApp, type TestApp } from "../support/app.ts";
 
 export interface Processes {
   t: TestApp;
@@ -18,8 +23,8 @@ export interface Processes {
   stop(): Promise<void>;
 }
 
-export async function startProcesses(delivery: DeliveryMode): Promise<Processes> {
-  const t = await startTestApp({ roles: ["api"], delivery });
+export async function startProcesses(delivery: DeliveryMode, timing?: Partial<Timing>): Promise<Processes> {
+  const t = await startTestApp({ roles: ["api"], delivery, timing });
   const spawnWorker = async (port = "0") => {
     const worker = await spawnRole("worker", t.env, ["--worker-port", port]);
     const url = /worker (http:\/\/127\.0\.0\.1:\d+)/.exec(
@@ -29,13 +34,20 @@ export async function startProcesses(delivery: DeliveryMode): Promise<Processes>
     return { worker, url };
   };
   const first = await spawnWorker();
-  const spawnRelay = () => spawnRole("relay", t.env, ["--worker-url", first.url]);
+  // Inside the checkout: the bundle resolves Hatchet's SDK from its node_modules, as in the image.
+  const bundleDir = await mkdtemp(join(ROOT, ".switchyard", "relay-"));
+  let spawnRelay = async (): Promise<Proc | undefined> => undefined;
+  if (delivery === "relay") {
+    await Workers.upsert(t.database.db, { name: "local", url: first.url, secret: t.signingSecret });
+    const bundle = await bundleRelay(join(bundleDir, "relay.mjs"));
+    spawnRelay = () => spawnReady([bundle], { ...t.env, DATABASE_POOL_MAX: "10" }, "[relay] ready", "relay");
+  }
   const procs: Processes = {
     t,
     delivery,
     workerUrl: first.url,
     worker: first.worker,
-    relay: delivery === "relay" ? await spawnRelay() : undefined,
+    relay: await spawnRelay(),
     async restartWorker() {
       // The same port, so the registered URL (the engine's operator, the relay's registry) holds.
       procs.worker = (await spawnWorker(new URL(procs.workerUrl).port)).worker;
@@ -47,6 +59,7 @@ export async function startProcesses(delivery: DeliveryMode): Promise<Processes>
       await procs.relay?.kill("SIGKILL");
       await procs.worker.kill("SIGKILL");
       await t.stop();
+      await rm(bundleDir, { recursive: true, force: true });
     },
   };
   return procs;

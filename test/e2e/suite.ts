@@ -4,7 +4,7 @@
 
 import { jobAttempts, jobs } from "@switchyard/db";
 import type { DeliveryMode } from "@switchyard/hatchet";
-import { signRequest } from "@switchyard/workers/signing";
+import { hatchetSignature, signRequest } from "@switchyard/workers/signing";
 import { asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { poll } from "../support/poll.ts";
@@ -15,7 +15,8 @@ export function executionSuite(delivery: DeliveryMode) {
   let key: string;
 
   beforeAll(async () => {
-    p = await startProcesses(delivery);
+    // Direct mode: a short operator call, so that long attempts in this suite run detached.
+    p = await startProcesses(delivery, delivery === "direct" ? { operatorCallMs: 1500 } : undefined);
     key = (await p.t.tenant()).key;
   }, 120_000);
   afterAll(() => p?.stop());
@@ -51,6 +52,12 @@ export function executionSuite(delivery: DeliveryMode) {
       },
       { timeoutMs, intervalMs: 50, label: `job ${jobId} to be ${wanted.join("|")}` },
     );
+  }
+
+  /** Resolves a blocking job and waits for the job behind it to run. */
+  async function resolveAndWait(targetId: string, blocking: string, behind: string) {
+    expect((await api("POST", `/api/targets/${targetId}/jobs/${blocking}/resolve/`, {})).status).toBe(200);
+    await waitStatus(targetId, behind, "success", 30_000);
   }
 
   async function attemptsOf(jobIds: string[]) {
@@ -115,27 +122,29 @@ export function executionSuite(delivery: DeliveryMode) {
       expect(await attemptsOf([queued])).toEqual([]);
     });
 
-    it("ends an interrupted running sleep paused within 2 s", async () => {
+    // How fast a stop reaches the executor is a benchmark figure (docs/benchmarks.md, cancel →
+    // abort); here, that the executor was stopped by the request and not by its own end.
+    it("ends an interrupted running sleep paused: its executor stops", async () => {
       const t = await target();
       const id = await job(t, "sleep", { ms: 60_000 });
       await waitStatus(t, id, "running");
-      const acked = Date.now();
       const r = await api("POST", `/api/targets/${t}/jobs/${id}/interrupt/`);
       expect(r.status).toBe(200);
-      await waitStatus(t, id, "paused", 5000);
-      expect(Date.now() - acked).toBeLessThan(2000);
+      await waitStatus(t, id, "paused", 10_000);
       const row = (await api("GET", `/api/targets/${t}/jobs/${id}`)).body;
       expect(row.error).toBe("Job was interrupted by user");
+      const [attempt] = await attemptsOf([id]);
+      expect(attempt?.outcome).toEqual({ status: "paused", error: "Job was interrupted by user" });
     });
 
     it("cancels a running job: its executor stops and the job ends canceled", async () => {
       const t = await target();
       const id = await job(t, "sleep", { ms: 60_000 });
       await waitStatus(t, id, "running");
-      const acked = Date.now();
       expect((await api("POST", `/api/targets/${t}/jobs/${id}/cancel/`)).status).toBe(200);
-      await waitStatus(t, id, "canceled", 5000);
-      expect(Date.now() - acked).toBeLessThan(2000);
+      await waitStatus(t, id, "canceled", 10_000);
+      const [attempt] = await attemptsOf([id]);
+      expect(attempt?.outcome).toEqual({ status: "canceled", error: "Job was canceled by user" });
     });
 
     it("blocks a target on error, and resolve, cancel and resume unblock it in order", async () => {
@@ -249,6 +258,95 @@ export function executionSuite(delivery: DeliveryMode) {
       expect(await statusOf(t, victim)).toBe("queued");
       expect(await attemptsOf([victim])).toEqual([]);
     });
+
+    it.runIf(delivery === "direct")(
+      "refuses unsigned and tampered operator calls, and a replay of a finished attempt runs nothing again",
+      async () => {
+        const t = await target();
+        const id = await job(t, "echo", { replay: 1 });
+        await waitStatus(t, id, "success");
+        const [row] = await p.t.database.db.select().from(jobs).where(eq(jobs.id, id));
+        // The engine's call as the operator makes it: the AssignedAction as protobuf JSON.
+        const input = { jobId: id, tenantId: row?.tenantId, targetId: t, apiName: "echo" };
+        const body = JSON.stringify({
+          workflowRunId: row?.hatchetRunId,
+          taskRunExternalId: row?.hatchetRunId,
+          actionPayload: JSON.stringify({ input }),
+        });
+        const call = (path: string, headers: Record<string, string>, payload = body) =>
+          fetch(`${p.workerUrl}${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...headers },
+            body: payload,
+          });
+        const signed = { "x-hatchet-signature": hatchetSignature(p.t.signingSecret, body) };
+
+        for (const path of ["/operator/run", "/operator/health"]) {
+          expect((await call(path, {})).status).toBe(401);
+          expect((await call(path, signed, body.replace("echo", "fail"))).status).toBe(401);
+          const wrongKey = { "x-hatchet-signature": hatchetSignature("whsec_not-the-secret", body) };
+          expect((await call(path, wrongKey)).status).toBe(401);
+          expect((await call(path, { "x-hatchet-signature": "zz" })).status).toBe(401);
+        }
+        // A captured call replayed: answered from the stored outcome, the job type not run again.
+        const replay = await call("/operator/run", signed);
+        expect(replay.status).toBe(200);
+        expect(await replay.json()).toEqual({ status: "success", result: { replay: 1 } });
+        expect(await attemptsOf([id])).toHaveLength(1);
+      },
+    );
+
+    it.runIf(delivery === "direct")(
+      "runs an attempt on past the engine's call limit and ends the job when it is done",
+      async () => {
+        const t = await target();
+        // Longer than operatorCallMs (1.5 s in this suite): answered "detached", then run on.
+        const id = await job(t, "sleep", { ms: 4000 });
+        const next = await job(t, "echo", { after: "detached" });
+        await waitStatus(t, id, "success", 30_000);
+        await waitStatus(t, next, "success", 30_000);
+        const [attempt] = await attemptsOf([id]);
+        expect(attempt?.detachedAt).toBeInstanceOf(Date);
+        expect(attempt?.outcome).toEqual({ status: "success", result: { slept_ms: expect.any(Number) } });
+        const [after] = await attemptsOf([next]);
+        expect(after?.startedAt.getTime()).toBeGreaterThanOrEqual(attempt?.finishedAt?.getTime() ?? Infinity);
+      },
+      60_000,
+    );
+
+    it.runIf(delivery === "direct")(
+      "loses no job when the worker is killed with SIGKILL mid-job and restarted",
+      async () => {
+        // One attempt detached (longer than operatorCallMs), then one held by the engine's call.
+        const t2 = await target("worker-crash-detached");
+        const detached = await job(t2, "sleep", { ms: 20_000 });
+        await poll(async () => ((await attemptsOf([detached]))[0]?.detachedAt ? true : undefined), {
+          timeoutMs: 20_000,
+          label: "the long attempt to detach",
+        });
+        const t = await target("worker-crash");
+        // Killed moments after it starts, so normally still inside the engine's call; either way
+        // (held or detached by then) the job must end visibly.
+        const held = await job(t, "sleep", { ms: 60_000 });
+        const behind = [await job(t, "echo", { after: "crash" }), await job(t2, "echo", { after: "crash" })];
+        await waitStatus(t, held, "running");
+        await p.worker.kill("SIGKILL");
+        await p.restartWorker();
+        // sleep allows no retry: each killed attempt ends its job in error, visibly, and the
+        // target moves on once it is resolved. The held one: the engine retries the failed call,
+        // and that delivery finds attempt 0 abandoned once its lease ran out. The detached one:
+        // nobody delivers it again; the worker's sweep (on the engine's health poll) finds it.
+        const heldEnd = await waitStatus(t, held, ["error", "success"], 60_000);
+        const detachedEnd = await waitStatus(t2, detached, ["error", "success"], 60_000);
+        expect([heldEnd, detachedEnd]).toEqual(["error", "error"]);
+        expect((await api("GET", `/api/targets/${t2}/jobs/${detached}`)).body.error).toMatch(
+          /outlived the engine's call and then its worker stopped, and no retry is left/,
+        );
+        await resolveAndWait(t, held, behind[0] ?? "");
+        await resolveAndWait(t2, detached, behind[1] ?? "");
+      },
+      120_000,
+    );
 
     it.runIf(delivery === "relay")(
       "drains on SIGTERM: the running delivery finishes before the relay exits",

@@ -61,6 +61,7 @@ describe("bulk trigger", () => {
     const started = Date.now();
     const results = await Promise.allSettled([trigger.submit(input()), trigger.submit(input())]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // One attempt: the SDK's own retries of a failed call take about 25 s.
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 });

@@ -3,10 +3,20 @@
 // written straight into a fresh tenant's data, are reported.
 import { randomUUID } from "node:crypto";
 import { Queue } from "@switchyard/core";
-import { jobAttempts, jobLogs, jobs } from "@switchyard/db";
+import {
+  createDatabase,
+  type Database,
+  jobAttempts,
+  jobLogs,
+  jobs,
+  migrateDatabase,
+  targets,
+  tenants,
+} from "@switchyard/db";
 import { HatchetRest } from "@switchyard/hatchet";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { dropDatabase, ensureDatabase } from "../../dev/postgres.ts";
 import { coreDeps, startTestApp, type TestApp } from "../support/app.ts";
 import { checkInvariants } from "../support/invariants.ts";
 import { poll } from "../support/poll.ts";
@@ -176,14 +186,33 @@ describe("resync between a failed attempt and its retry", () => {
 });
 
 describe("the checker reports violations", () => {
-  const db = () => t.database.db;
+  // Forged rows live in a database of their own that no switchyard process watches: no dispatcher,
+  // sweep or worker can act on them between the insert and the check.
+  let quiet: Database;
+  beforeAll(async () => {
+    const name = `sy_quiet_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    quiet = createDatabase(await ensureDatabase(inject("postgresUrl"), name), { max: 2 });
+    await migrateDatabase(quiet.db);
+    return async () => {
+      await quiet.close();
+      await dropDatabase(inject("postgresUrl"), name);
+    };
+  });
+  const db = () => quiet.db;
   const ago = (ms: number) => new Date(Date.now() - ms);
 
   /** A fresh tenant and target, so each case's rows are the only ones checked. */
   async function fresh() {
-    const tenant = await t.tenant();
-    const targetId = await client(tenant.key).target("forged");
-    return { tenantId: tenant.id, targetId };
+    const [tenant] = await db()
+      .insert(tenants)
+      .values({ name: `forged-${randomUUID()}` })
+      .returning();
+    const [target] = await db()
+      .insert(targets)
+      .values({ tenantId: tenant?.id ?? "", name: "forged" })
+      .returning();
+    if (!tenant || !target) throw new Error("insert returned no row");
+    return { tenantId: tenant.id, targetId: target.id };
   }
 
   async function insertJob(
@@ -317,7 +346,6 @@ describe("the checker reports violations", () => {
 
   it("jobs that are neither terminal nor visibly waiting", async () => {
     const s = await fresh();
-    // The hand-over without a run id and the job in flight keep the relay's sweep off this target.
     const lostHandOver = await insertJob(s, "queued", { dispatchedAt: ago(120_000), updatedAt: ago(120_000) });
     const runningWithoutAttempt = await insertJob(s, "running", { hatchetRunId: "run-gone" });
     const pausedWithoutReason = await insertJob(s, "paused", { error: null });

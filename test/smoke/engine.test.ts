@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { HatchetClient, type Worker } from "@hatchet-dev/typescript-sdk/v1";
+import { HatchetClient, type Worker } from "@hatchet-dev/typescript-sdk/v1/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { flakyTask } from "../fixtures/smoke-tasks.ts";
 import { hatchetTestEnv } from "../support/hatchet.ts";

@@ -137,13 +137,26 @@ export function coreDeps(db: Db, orchestrator: Orchestrator, overrides: Partial<
   return { db, orchestrator, host: Dispatch.relayHost, timing: defaultTiming, ...overrides };
 }
 
+export interface Proc {
+  child: ChildProcess;
+  output: string[];
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
 /** Starts one role as its own process (to kill it with SIGKILL and start it again). */
-export async function spawnRole(
-  role: Role,
+export function spawnRole(role: Role, env: Record<string, string>, args: string[] = []): Promise<Proc> {
+  const main = join(ROOT, "dev", "main.ts");
+  return spawnReady(["--import", "tsx", main, "--role", role, ...args], env, "[dev] ready:", role);
+}
+
+/** Starts a Node process with `args` and resolves once it prints `readyLine`. */
+export async function spawnReady(
+  args: string[],
   env: Record<string, string>,
-  args: string[] = [],
-): Promise<{ child: ChildProcess; output: string[]; kill(signal?: NodeJS.Signals): Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "dev", "main.ts"), "--role", role, ...args], {
+  readyLine: string,
+  name: string,
+): Promise<Proc> {
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -151,13 +164,13 @@ export async function spawnRole(
   let ready: (() => void) | undefined;
   const readyPromise = new Promise<void>((resolve, reject) => {
     ready = resolve;
-    child.once("exit", (code) => reject(new Error(`${role} exited with ${code} before ready: ${output.join("\n")}`)));
+    child.once("exit", (code) => reject(new Error(`${name} exited with ${code} before ready: ${output.join("\n")}`)));
   });
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue;
     createInterface({ input: stream }).on("line", (line) => {
       output.push(line);
-      if (line.includes("[dev] ready:")) ready?.();
+      if (line.includes(readyLine)) ready?.();
     });
   }
   const timeout = setTimeout(() => child.kill("SIGKILL"), 60_000);

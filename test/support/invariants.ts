@@ -93,7 +93,7 @@ type JobRow = Pick<
   | "dispatchError"
   | "attempt"
 >;
-type AttemptRow = Omit<typeof jobAttempts.$inferSelect, "heartbeatAt">;
+type AttemptRow = Omit<typeof jobAttempts.$inferSelect, "heartbeatAt" | "detachedAt">;
 
 export async function checkInvariants(db: Db, opts: InvariantOptions = {}): Promise<InvariantReport> {
   const graceMs = opts.graceMs ?? 15_000;

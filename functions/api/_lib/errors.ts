@@ -1,4 +1,5 @@
 import type { ErrorCode } from "@switchyard/core";
+import { HatchetRestError } from "@switchyard/hatchet";
 
 /** The one place a core error code becomes an HTTP status. */
 export function statusFor(code: ErrorCode): number {
@@ -30,4 +31,44 @@ export function statusFor(code: ErrorCode): number {
     case "job.illegal_transition":
       return 409;
   }
+}
+
+/** An outage of something a route needs, answered 503 with Retry-After instead of 500. */
+export interface Outage {
+  code: "database.unavailable" | "orchestrator.unavailable";
+  detail: string;
+  retryAfterSeconds: number;
+}
+
+// Postgres error classes that mean "not now" rather than "wrong": connection exceptions (08),
+// insufficient resources (53: too many connections), operator intervention (57: shutdown,
+// starting up). Node's socket errors mean the same.
+const PG_UNAVAILABLE = /^(08|53|57)/;
+const SOCKET_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]);
+const PG_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
+
+/** Whether `err` (or an error it wraps) is an outage of Postgres or of the orchestrator. */
+export function outageOf(err: unknown): Outage | undefined {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if (e instanceof HatchetRestError && (e.status === 0 || e.status >= 500)) {
+      return {
+        code: "orchestrator.unavailable",
+        detail: "Hatchet cannot be reached; try again shortly",
+        retryAfterSeconds: 5,
+      };
+    }
+    const code = (e as { code?: unknown }).code;
+    const pgDown =
+      (typeof code === "string" && (PG_UNAVAILABLE.test(code) || SOCKET_ERRORS.has(code))) ||
+      PG_MESSAGES.test(e.message);
+    if (pgDown) {
+      return {
+        code: "database.unavailable",
+        detail: "The database cannot be reached; try again shortly",
+        retryAfterSeconds: 5,
+      };
+    }
+  }
+  return undefined;
 }

@@ -7,7 +7,7 @@ import { SwitchyardError, Tenants } from "@switchyard/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type * as z from "zod/mini";
 import { type Deps, deps } from "./deps.ts";
-import { statusFor } from "./errors.ts";
+import { outageOf, statusFor } from "./errors.ts";
 
 /** Larger bodies are refused before parsing (API Gateway's own limit is 10 MiB). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -170,7 +170,19 @@ function errorReply(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayPro
         });
         return;
       }
-      // Anything else is a bug or an outage: log it, answer without internals.
+      // An outage answers 503 with Retry-After: the request wrote nothing (every change is one
+      // statement or one transaction), so the client may simply send it again.
+      const outage = outageOf(err);
+      if (outage) {
+        console.error(`${outage.code}: ${err?.message}`);
+        request.response = json(
+          503,
+          { detail: outage.detail, code: outage.code },
+          { "retry-after": String(outage.retryAfterSeconds) },
+        );
+        return;
+      }
+      // Anything else is a bug: log it, answer without internals.
       console.error(`unhandled error: ${err?.stack ?? String(err)}`);
       request.response = json(500, { detail: "Internal Server Error", code: "internal" });
     },

@@ -6,7 +6,7 @@
 // gRPC client: it retries a failed trigger for ~25 s, which stalled the dispatcher while the
 // engine was away; this client makes one attempt and the job goes back to waiting (the relay's
 // sweep tries again), as with REST.
-import type { HatchetClient } from "@hatchet-dev/typescript-sdk/v1";
+import type { HatchetClient } from "@hatchet-dev/typescript-sdk/v1/index.js";
 import type { JobRunInput, Orchestrator, RunState } from "@switchyard/core";
 import type { HatchetRest } from "./rest.ts";
 import { JOB_WORKFLOW } from "./workflow.ts";

@@ -1,6 +1,6 @@
 import type { ClientConfig } from "@hatchet-dev/typescript-sdk/clients/hatchet-client/client-config.js";
 import grpcHelpers from "@hatchet-dev/typescript-sdk/util/grpc-helpers.js";
-import { HatchetClient } from "@hatchet-dev/typescript-sdk/v1";
+import { HatchetClient } from "@hatchet-dev/typescript-sdk/v1/index.js";
 import { createChannel } from "nice-grpc";
 import { type HatchetSettings, hatchetSettingsFromEnv } from "./settings.ts";
 

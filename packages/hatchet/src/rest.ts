@@ -131,22 +131,28 @@ export class HatchetRest implements Orchestrator {
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.apiUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.settings.token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
+    const where = `Hatchet ${method} ${path.split("/").slice(0, 5).join("/")}…`;
+    let res: Response;
+    try {
+      res = await fetch(`${this.apiUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.settings.token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      // No answer at all (refused, reset, timed out): status 0, which callers treat as an outage.
+      const cause =
+        (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+      throw new HatchetRestError(`${where} got no answer: ${cause}`, 0);
+    }
     const text = await res.text();
     if (!res.ok) {
       // The answer may echo the request, never the token; keep only a short excerpt.
-      throw new HatchetRestError(
-        `Hatchet ${method} ${path.split("/").slice(0, 5).join("/")}… answered ${res.status}: ${text.slice(0, 200)}`,
-        res.status,
-      );
+      throw new HatchetRestError(`${where} answered ${res.status}: ${text.slice(0, 200)}`, res.status);
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }

@@ -1,6 +1,6 @@
 // Hatchet through its TypeScript SDK (gRPC): the relay's worker and bulk trigger, and the job
 // task's declaration.
-export { type Context, type HatchetClient, NonRetryableError } from "@hatchet-dev/typescript-sdk/v1";
+export { type Context, type HatchetClient, NonRetryableError } from "@hatchet-dev/typescript-sdk/v1/index.js";
 export { type BulkTriggerOptions, HatchetBulkTrigger } from "./bulk-trigger.ts";
 export { hatchetClient, uncompressedChannel, useUncompressedChannels } from "./client.ts";
 export { jobTask, registerJobTask } from "./task.ts";

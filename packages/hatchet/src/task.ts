@@ -3,7 +3,7 @@
 // only its declaration is registered, and the engine's HTTP operator runs it.
 
 import { workflowToProto } from "@hatchet-dev/typescript-sdk/edge/index.js";
-import { ConcurrencyLimitStrategy, type Context, type HatchetClient } from "@hatchet-dev/typescript-sdk/v1";
+import { ConcurrencyLimitStrategy, type Context, type HatchetClient } from "@hatchet-dev/typescript-sdk/v1/index.js";
 import type { JobRunInput } from "@switchyard/core";
 import { CONCURRENCY_EXPRESSION, JOB_WORKFLOW, MAX_EXECUTION, MAX_RETRIES } from "./workflow.ts";
 

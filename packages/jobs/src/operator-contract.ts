@@ -92,12 +92,28 @@ export function parseOperatorRun(raw: string): { ok: true; run: OperatorRun | nu
   };
 }
 
-/** The health poll: the actions served, then (at most once per sweep period, across callers) a sweep. */
+/**
+ * The health poll: the actions served, then (at most once per sweep period, across callers) the
+ * sweep that repairs what direct mode can lose: hand-overs whose dispatcher died before the
+ * trigger answered, targets nobody dispatched, and detached attempts whose worker stopped.
+ */
 export async function serveOperatorHealth(deps: OperatorDeps, respond: Respond): Promise<void> {
   respond(200, healthInfo([deps.action], deps.types));
   if (!(await Dispatch.takeSweepTurn(deps.db, "direct", deps.timing.sweepMs))) return;
+  for (const lost of await Lifecycle.closeAbandonedDetached(deps.db, deps.timing)) {
+    await retryOrFail(deps, lost, `attempt ${lost.attempt} outlived the engine's call and then its worker stopped`);
+  }
   const swept = await Dispatch.sweep(deps.db, deps.timing, (targetId) => dispatchNext(deps, targetId));
   if (swept.withdrawn.length > 0) deps.log(`put back ${swept.withdrawn.length} hand-over(s) that never got a run`);
+}
+
+/** A detached attempt that ended without an outcome: the job's next attempt if its type allows one. */
+async function retryOrFail(deps: OperatorDeps, lost: Lifecycle.AbandonedAttempt, why: string): Promise<void> {
+  const retries = servedType(lost.apiName, deps.types)?.defaults.retries ?? 0;
+  const input = { jobId: lost.jobId, tenantId: lost.tenantId, targetId: lost.targetId, apiName: lost.apiName };
+  if (lost.attempt < retries) return startRetryRun(deps, input, lost, why);
+  await Lifecycle.failFromOrchestrator(deps.db, lost.jobId, `${why}, and no retry is left`);
+  await dispatchNext(deps, lost.targetId);
 }
 
 /** One operator call: runs the attempt, answers within the call budget, finishes after answering. */
@@ -131,6 +147,7 @@ export async function serveOperatorRun(
     reason: "the attempt runs on past the engine's call limit and ends the job itself",
   };
   respond(200, detached);
+  await Lifecycle.markDetached(deps.db, req).catch((err: Error) => deps.log(`could not mark detached: ${err.message}`));
   await afterAttempt(deps, input, req, await attempt, true);
 }
 
@@ -187,6 +204,16 @@ async function retryInNewRun(
   error: string,
 ): Promise<void> {
   await sleep(Math.min(2 ** (req.attempt + 1), 30) * 1000);
+  await startRetryRun(deps, input, req, `attempt ${req.attempt} failed (${error})`);
+}
+
+/** Starts the job's next attempt as a run of its own; the job fails when that cannot be started. */
+async function startRetryRun(
+  deps: OperatorDeps,
+  input: JobRunInput,
+  req: { jobId: string; runId: string; attempt: number },
+  why: string,
+): Promise<void> {
   try {
     const runId = await deps.orchestrator.submit({ ...input, attempt: req.attempt + 1 });
     if (!(await Lifecycle.replaceRun(deps.db, req.jobId, req.runId, runId))) await deps.orchestrator.cancel(runId);
@@ -194,7 +221,7 @@ async function retryInNewRun(
     await Lifecycle.failFromOrchestrator(
       deps.db,
       req.jobId,
-      `attempt ${req.attempt} failed (${error}) and its retry could not be started: ${(err as Error).message}`,
+      `${why} and its retry could not be started: ${(err as Error).message}`,
     );
     await dispatchNext(deps, input.targetId);
   }

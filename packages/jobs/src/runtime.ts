@@ -64,9 +64,11 @@ export async function runAttempt(db: Db, req: AttemptRequest, opts: RunOptions):
   if (begin.kind === "replay") return begin.outcome;
   if (begin.kind === "busy") return { status: "busy", reason: begin.reason };
   const finish = (o: Outcome) => Lifecycle.finishAttempt(db, begin.job, key, o);
-  // The orchestrator delivered once more than the job's retries allow: the attempt before this one
-  // ended without an answer (its worker stopped, or its call was cut), and that was the last one.
-  if (req.attempt > req.retries) {
+  // The orchestrator delivered more often than the job's retries allow. If an earlier attempt of
+  // this run did start, it ended without an answer (its worker stopped, or its call was cut) and
+  // was the last one allowed. (If none started, the earlier deliveries never reached a worker, as
+  // when a relay dies between the engine's assignment and its call, and this one runs.)
+  if (req.attempt > req.retries && (await Lifecycle.startedAttempts(db, key)) > 0) {
     const error = `attempt ${req.attempt - 1} ended without an answer from its worker, and no retry is left`;
     return finish({ status: "error", error, retryable: true });
   }

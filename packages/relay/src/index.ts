@@ -1,1 +1,2 @@
+export { type RelayProcessOptions, relayConfig, startRelayProcess } from "./main.ts";
 export { type Relay, type RelayOptions, startRelay } from "./relay.ts";

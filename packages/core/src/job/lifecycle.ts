@@ -501,6 +501,70 @@ export async function heartbeat(db: Db, key: AttemptKey): Promise<StopRequest | 
   return row.stop;
 }
 
+/** How many attempts of the job's run started before this one. */
+export async function startedAttempts(db: Db, key: AttemptKey): Promise<number> {
+  const { rows } = await db.execute<{ n: number }>(sql`
+    select count(*)::int as n from ${jobAttempts}
+    where job_id = ${key.jobId} and run_id = ${key.runId} and attempt < ${key.attempt}`);
+  return rows[0]?.n ?? 0;
+}
+
+/** The attempt outlived the operator's call and runs on without it (direct mode). */
+export async function markDetached(db: Db, key: AttemptKey): Promise<void> {
+  await db
+    .update(jobAttempts)
+    .set({ detachedAt: sql`now()` })
+    .where(
+      and(
+        eq(jobAttempts.jobId, key.jobId),
+        eq(jobAttempts.runId, key.runId),
+        eq(jobAttempts.attempt, key.attempt),
+        isNull(jobAttempts.finishedAt),
+      ),
+    );
+}
+
+export interface AbandonedAttempt extends AttemptKey {
+  tenantId: string;
+  targetId: string;
+  apiName: string;
+}
+
+/**
+ * Detached attempts whose worker stopped (no heartbeat for the lease) while they still owned their
+ * running job. Nobody would deliver them again: they are closed as abandoned here, and returned so
+ * the caller retries the job in a new run or fails it.
+ */
+export async function closeAbandonedDetached(
+  db: Db,
+  timing: Pick<Timing, "attemptLeaseMs">,
+): Promise<AbandonedAttempt[]> {
+  const { rows } = await db.execute<{
+    job_id: string;
+    run_id: string;
+    attempt: number;
+    tenant_id: string;
+    target_id: string;
+    api_name: string;
+  }>(sql`
+    update ${jobAttempts} a
+    set finished_at = greatest(a.started_at, a.heartbeat_at),
+        outcome = jsonb_build_object('status', 'abandoned', 'error', 'no heartbeat from its worker since ' || a.heartbeat_at::text)
+    from ${jobs} j
+    where j.id = a.job_id and a.detached_at is not null and a.finished_at is null
+      and a.heartbeat_at < now() - make_interval(secs => ${seconds(timing.attemptLeaseMs)})
+      and j.status = 'running' and j.hatchet_run_id = a.run_id and j.attempt = a.attempt
+    returning a.job_id, a.run_id, a.attempt, j.tenant_id, j.target_id, j.api_name`);
+  return rows.map((r) => ({
+    jobId: r.job_id,
+    runId: r.run_id,
+    attempt: r.attempt,
+    tenantId: r.tenant_id,
+    targetId: r.target_id,
+    apiName: r.api_name,
+  }));
+}
+
 /** The orchestrator cancelled the job's run: the running attempt's worker sees it as a cancel. */
 export async function requestStop(db: Db, jobId: string, stop: StopRequest): Promise<void> {
   await db

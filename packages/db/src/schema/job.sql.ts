@@ -112,6 +112,11 @@ export const jobAttempts = pgTable(
     heartbeatAt: tstz("heartbeat_at").notNull().defaultNow(),
     finishedAt: tstz("finished_at"),
     outcome: jsonb("outcome").$type<Record<string, unknown>>(),
+    /**
+     * Direct mode: when the attempt outlived the engine operator's call and went on without it.
+     * Nobody delivers it again, so if its worker dies, the dispatch sweep repairs it.
+     */
+    detachedAt: tstz("detached_at"),
   },
   (t) => [
     primaryKey({ columns: [t.jobId, t.runId, t.attempt] }),

@@ -1,0 +1,82 @@
+// The relay's own process (relay mode): what its container runs, bundled by `npm run bundle`
+// (scripts/bundle.ts) into one file. Configuration comes from the environment, checked at once;
+// migrations are the Migrator function's job, not the relay's. SIGTERM drains running deliveries.
+import { pathToFileURL } from "node:url";
+import { type Timing, timingFromEnv } from "@switchyard/core";
+import { createDatabase, type Database } from "@switchyard/db";
+import { HatchetRest, type HatchetSettings, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { HatchetBulkTrigger, hatchetClient } from "@switchyard/hatchet/sdk";
+import { type Relay, startRelay } from "./relay.ts";
+
+export interface RelayProcessOptions {
+  database: Database;
+  settings: HatchetSettings;
+  timing: Timing;
+  slots?: number;
+  log?: (msg: string) => void;
+}
+
+/** The relay with its Hatchet clients: the SDK worker, and one-attempt bulk triggers. */
+export function startRelayProcess(opts: RelayProcessOptions): Promise<Relay> {
+  return startRelay({
+    database: opts.database,
+    hatchet: hatchetClient(opts.settings),
+    orchestrator: new HatchetBulkTrigger({
+      hatchet: hatchetClient(opts.settings, { retries: false }),
+      rest: new HatchetRest(opts.settings),
+    }),
+    timing: opts.timing,
+    slots: opts.slots,
+    log: opts.log,
+  });
+}
+
+/** Reads every setting first, so a misconfigured relay stops with one message listing what is wrong. */
+export function relayConfig(env: NodeJS.ProcessEnv = process.env) {
+  const problems: string[] = [];
+  const attempt = <T>(read: () => T): T | undefined => {
+    try {
+      return read();
+    } catch (err) {
+      problems.push((err as Error).message);
+      return undefined;
+    }
+  };
+  const databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) problems.push("DATABASE_URL is not set");
+  const poolMax = Number(env.DATABASE_POOL_MAX ?? 10);
+  if (!Number.isInteger(poolMax) || poolMax < 1)
+    problems.push(`DATABASE_POOL_MAX must be a positive integer, not "${env.DATABASE_POOL_MAX}"`);
+  const settings = attempt(() => hatchetSettingsFromEnv(env));
+  const timing = attempt(() => timingFromEnv(env));
+  if (problems.length > 0 || !databaseUrl || !settings || !timing) {
+    throw new Error(`the relay cannot start:\n  - ${problems.join("\n  - ")}`);
+  }
+  return { databaseUrl, poolMax, settings, timing };
+}
+
+async function main() {
+  const log = (msg: string) => console.log(`[relay] ${msg}`);
+  const config = relayConfig();
+  const database = createDatabase(config.databaseUrl, { max: config.poolMax });
+  const relay = await startRelayProcess({ database, settings: config.settings, timing: config.timing, log });
+  log("ready");
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: draining`);
+    await relay.stop().catch((err: Error) => log(`stop: ${err.message}`));
+    await database.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().catch((err: unknown) => {
+    console.error(`[relay] ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}
