@@ -17,58 +17,46 @@ export interface ApiRoute {
 
 const J = "/api/targets/{target_id}/jobs/{job_id}";
 
-export const apiRoutes = [
+/** A route served by `functions/api/<file>.ts`'s `handler` export. */
+const r = (method: ApiRoute["method"], path: string, file: string, auth: Auth): ApiRoute => ({
+  method,
+  path,
+  handler: `functions/api/${file}.handler`,
+  auth,
+});
+
+export const apiRoutes: readonly ApiRoute[] = [
   // legacy-use job routes
-  { method: "GET", path: "/api/jobs/", handler: "functions/api/jobs/list-all.handler", auth: "tenant" },
-  { method: "GET", path: "/api/targets/{target_id}/jobs/", handler: "functions/api/jobs/list.handler", auth: "tenant" },
-  {
-    method: "POST",
-    path: "/api/targets/{target_id}/jobs/",
-    handler: "functions/api/jobs/create.handler",
-    auth: "tenant",
-  },
-  { method: "GET", path: J, handler: "functions/api/jobs/get.handler", auth: "tenant" },
-  { method: "POST", path: `${J}/interrupt/`, handler: "functions/api/jobs/interrupt.handler", auth: "tenant" },
-  { method: "POST", path: `${J}/cancel/`, handler: "functions/api/jobs/cancel.handler", auth: "tenant" },
-  { method: "GET", path: `${J}/logs/`, handler: "functions/api/jobs/logs.handler", auth: "tenant" },
-  { method: "GET", path: `${J}/http_exchanges/`, handler: "functions/api/jobs/http-exchanges.handler", auth: "tenant" },
-  { method: "POST", path: `${J}/resolve/`, handler: "functions/api/jobs/resolve.handler", auth: "tenant" },
-  { method: "POST", path: `${J}/resume/`, handler: "functions/api/jobs/resume.handler", auth: "tenant" },
+  r("GET", "/api/jobs/", "jobs/list-all", "tenant"),
+  r("GET", "/api/targets/{target_id}/jobs/", "jobs/list", "tenant"),
+  r("POST", "/api/targets/{target_id}/jobs/", "jobs/create", "tenant"),
+  r("GET", J, "jobs/get", "tenant"),
+  r("POST", `${J}/interrupt/`, "jobs/interrupt", "tenant"),
+  r("POST", `${J}/cancel/`, "jobs/cancel", "tenant"),
+  r("GET", `${J}/logs/`, "jobs/logs", "tenant"),
+  r("GET", `${J}/http_exchanges/`, "jobs/http-exchanges", "tenant"),
+  r("POST", `${J}/resolve/`, "jobs/resolve", "tenant"),
+  r("POST", `${J}/resume/`, "jobs/resume", "tenant"),
   // queue (the seed's routes)
-  { method: "GET", path: "/api/jobs/queue/status", handler: "functions/api/queue/status.handler", auth: "tenant" },
-  { method: "POST", path: "/api/jobs/queue/resync", handler: "functions/api/queue/resync.handler", auth: "tenant" },
-  { method: "GET", path: "/api/diagnostics", handler: "functions/api/diagnostics.handler", auth: "tenant" },
+  r("GET", "/api/jobs/queue/status", "queue/status", "tenant"),
+  r("POST", "/api/jobs/queue/resync", "queue/resync", "tenant"),
+  r("GET", "/api/diagnostics", "diagnostics", "tenant"),
   // targets (legacy-use's target routes)
-  { method: "GET", path: "/api/targets/", handler: "functions/api/targets/list.handler", auth: "tenant" },
-  { method: "POST", path: "/api/targets/", handler: "functions/api/targets/create.handler", auth: "tenant" },
-  { method: "GET", path: "/api/targets/{target_id}", handler: "functions/api/targets/get.handler", auth: "tenant" },
-  { method: "PUT", path: "/api/targets/{target_id}", handler: "functions/api/targets/update.handler", auth: "tenant" },
-  {
-    method: "DELETE",
-    path: "/api/targets/{target_id}",
-    handler: "functions/api/targets/delete.handler",
-    auth: "tenant",
-  },
+  r("GET", "/api/targets/", "targets/list", "tenant"),
+  r("POST", "/api/targets/", "targets/create", "tenant"),
+  r("GET", "/api/targets/{target_id}", "targets/get", "tenant"),
+  r("PUT", "/api/targets/{target_id}", "targets/update", "tenant"),
+  r("DELETE", "/api/targets/{target_id}", "targets/delete", "tenant"),
   // administration: tenants, keys and webhook workers (admin key)
-  { method: "POST", path: "/api/admin/tenants/", handler: "functions/api/admin/tenant-create.handler", auth: "admin" },
-  { method: "GET", path: "/api/admin/tenants/", handler: "functions/api/admin/tenant-list.handler", auth: "admin" },
-  {
-    method: "POST",
-    path: "/api/admin/tenants/{tenant_id}/keys/",
-    handler: "functions/api/admin/key-create.handler",
-    auth: "admin",
-  },
-  { method: "POST", path: "/api/admin/workers/", handler: "functions/api/admin/worker-create.handler", auth: "admin" },
-  { method: "GET", path: "/api/admin/workers/", handler: "functions/api/admin/worker-list.handler", auth: "admin" },
-  {
-    method: "DELETE",
-    path: "/api/admin/workers/{worker_id}",
-    handler: "functions/api/admin/worker-delete.handler",
-    auth: "admin",
-  },
+  r("POST", "/api/admin/tenants/", "admin/tenant-create", "admin"),
+  r("GET", "/api/admin/tenants/", "admin/tenant-list", "admin"),
+  r("POST", "/api/admin/tenants/{tenant_id}/keys/", "admin/key-create", "admin"),
+  r("POST", "/api/admin/workers/", "admin/worker-create", "admin"),
+  r("GET", "/api/admin/workers/", "admin/worker-list", "admin"),
+  r("DELETE", "/api/admin/workers/{worker_id}", "admin/worker-delete", "admin"),
   // the contract
-  { method: "GET", path: "/api/openapi.json", handler: "functions/api/openapi.handler", auth: "none" },
-] as const satisfies readonly ApiRoute[];
+  r("GET", "/api/openapi.json", "openapi", "none"),
+];
 
 /**
  * The webhook worker function: one Lambda behind a Function URL (response streaming). The engine's

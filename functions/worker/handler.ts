@@ -69,8 +69,8 @@ async function fromOperator({ raw, path, headers, remainingMs }: Call, respond: 
   if (path !== "/operator/run") return respond(404, { detail: "Not Found", code: "not_found" });
   const parsed = parseOperatorRun(raw);
   if (!parsed.ok) return respond(400, { detail: parsed.error, code: "request.invalid" });
-  if (!parsed.run) return respond(200, { status: "skipped", reason: "nothing to run for this action type" });
-  return serveOperatorRun(operator(), parsed.run, respond, remainingMs);
+  if (!parsed.value) return respond(200, { status: "skipped", reason: "nothing to run for this action type" });
+  return serveOperatorRun(operator(), parsed.value, respond, remainingMs);
 }
 
 async function fromRelay({ raw, path, headers, remainingMs }: Call, respond: Respond) {
@@ -85,7 +85,7 @@ async function fromRelay({ raw, path, headers, remainingMs }: Call, respond: Res
     const code = req.error === "body is not JSON" ? "request.malformed_json" : "request.invalid";
     return respond(400, { detail: req.error, code });
   }
-  respond(200, await runRelayDelivery(db, req.delivery, { timing, remainingMs }));
+  respond(200, await runRelayDelivery(db, req.value, { timing, remainingMs }));
 }
 
 export const handler = respondingHandler(async (event, context, respond) => {

@@ -4,7 +4,6 @@
 import { type Db, webhookWorkers, workerJobTypes } from "@switchyard/db";
 import type { Ajv2020, ValidateFunction } from "ajv/dist/2020.js";
 import { desc, eq } from "drizzle-orm";
-import type { PgSelect } from "drizzle-orm/pg-core";
 import { SwitchyardError } from "./errors.ts";
 
 // Ajv is loaded on the first validation, not at import: every API function imports core, and
@@ -41,46 +40,41 @@ export interface KnownJobType {
   healthy: boolean;
 }
 
-/** Narrows a select over job types joined to their workers to the type's worker, healthy ones first. */
-function servingWorker<T extends PgSelect>(qb: T, name: string) {
-  return qb.where(eq(workerJobTypes.name, name)).orderBy(desc(webhookWorkers.healthy)).limit(1);
+/** The job type's row and the worker that serves it, healthy workers first. */
+async function servedBy(db: Db, name: string) {
+  const [row] = await db
+    .select({ type: workerJobTypes, worker: webhookWorkers })
+    .from(workerJobTypes)
+    .innerJoin(webhookWorkers, eq(webhookWorkers.id, workerJobTypes.workerId))
+    .where(eq(workerJobTypes.name, name))
+    .orderBy(desc(webhookWorkers.healthy))
+    .limit(1);
+  return row;
 }
-const withWorker = eq(webhookWorkers.id, workerJobTypes.workerId);
 
 /** The job type as served by a worker, preferring healthy workers. */
 export async function findJobType(db: Db, name: string): Promise<KnownJobType | undefined> {
-  const query = db
-    .select({
-      name: workerJobTypes.name,
-      description: workerJobTypes.description,
-      parameterSchema: workerJobTypes.parameterSchema,
-      timeoutSeconds: workerJobTypes.timeoutSeconds,
-      retries: workerJobTypes.retries,
-      workerId: webhookWorkers.id,
-      workerUrl: webhookWorkers.url,
-      healthy: webhookWorkers.healthy,
-    })
-    .from(workerJobTypes)
-    .innerJoin(webhookWorkers, withWorker)
-    .$dynamic();
-  const [row] = await servingWorker(query, name);
-  return row;
+  const row = await servedBy(db, name);
+  return (
+    row && {
+      name: row.type.name,
+      description: row.type.description,
+      parameterSchema: row.type.parameterSchema,
+      timeoutSeconds: row.type.timeoutSeconds,
+      retries: row.type.retries,
+      workerId: row.worker.id,
+      workerUrl: row.worker.url,
+      healthy: row.worker.healthy,
+    }
+  );
 }
 
 /** Where the relay delivers a run of the job type: the same worker, with its signing secret. */
 export async function findDelivery(db: Db, name: string) {
-  const query = db
-    .select({
-      timeoutSeconds: workerJobTypes.timeoutSeconds,
-      retries: workerJobTypes.retries,
-      url: webhookWorkers.url,
-      secret: webhookWorkers.secret,
-    })
-    .from(workerJobTypes)
-    .innerJoin(webhookWorkers, withWorker)
-    .$dynamic();
-  const [row] = await servingWorker(query, name);
-  return row;
+  const row = await servedBy(db, name);
+  if (!row) return undefined;
+  const { timeoutSeconds, retries } = row.type;
+  return { timeoutSeconds, retries, url: row.worker.url, secret: row.worker.secret };
 }
 
 export async function validateJobParameters(db: Db, apiName: string, parameters: Record<string, unknown>) {

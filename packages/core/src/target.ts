@@ -1,10 +1,9 @@
 // Targets: the lanes jobs queue on. A create keeps fields switchyard does not model as metadata,
 // so legacy-use's target bodies (host, port, vnc settings…) are accepted and echoed back.
-import { type Db, jobs, targets } from "@switchyard/db";
-import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { BLOCKING_STATUSES, type Db, jobs, targets } from "@switchyard/db";
+import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { notFound, SwitchyardError } from "./errors.ts";
-import { blockingJobs } from "./job/service.ts";
-import { iso } from "./job/view.ts";
+import { iso, type JobView, jobView } from "./job/view.ts";
 
 type TargetRow = typeof targets.$inferSelect;
 
@@ -34,11 +33,11 @@ export async function list(db: Db, tenantId: string, opts: { includeArchived: bo
 }
 
 export async function get(db: Db, tenantId: string, targetId: string) {
-  return one(await withQueue(db, tenantId, [await requireRow(db, tenantId, targetId)]));
+  return one(await withQueue(db, tenantId, [await requireTarget(db, tenantId, targetId)]));
 }
 
 export async function update(db: Db, tenantId: string, targetId: string, input: Partial<TargetInput>) {
-  const current = await requireRow(db, tenantId, targetId);
+  const current = await requireTarget(db, tenantId, targetId);
   const [row] = await db
     .update(targets)
     .set({
@@ -54,7 +53,7 @@ export async function update(db: Db, tenantId: string, targetId: string, input: 
 
 /** Archives the target (jobs keep their history); refused while jobs wait or run on it. */
 export async function remove(db: Db, tenantId: string, targetId: string) {
-  await requireRow(db, tenantId, targetId);
+  await requireTarget(db, tenantId, targetId);
   const [active] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(jobs)
@@ -66,13 +65,31 @@ export async function remove(db: Db, tenantId: string, targetId: string) {
   return { message: `Target ${targetId} archived successfully` };
 }
 
-async function requireRow(db: Db, tenantId: string, targetId: string): Promise<TargetRow> {
-  const [row] = await db
+/** The tenant's target; not found (404) for another tenant's. */
+export async function requireTarget(db: Db, tenantId: string, targetId: string): Promise<TargetRow> {
+  const [t] = await db
     .select()
     .from(targets)
     .where(and(eq(targets.id, targetId), eq(targets.tenantId, tenantId)));
-  if (!row) throw notFound("target", targetId);
-  return row;
+  if (!t) throw notFound("target", targetId);
+  return t;
+}
+
+/** Jobs that block a target (paused, error), newest first, as legacy-use's target fields list them. */
+export async function blockingJobs(db: Db, tenantId: string, targetIds: string[]) {
+  if (targetIds.length === 0) return new Map<string, JobView[]>();
+  const rows = await db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.tenantId, tenantId), inArray(jobs.targetId, targetIds), inArray(jobs.status, BLOCKING_STATUSES)))
+    .orderBy(desc(jobs.createdAt));
+  const out = new Map<string, JobView[]>();
+  for (const r of rows) {
+    const list = out.get(r.targetId) ?? [];
+    if (list.length < 100) list.push(jobView(r));
+    out.set(r.targetId, list);
+  }
+  return out;
 }
 
 async function withQueue(db: Db, tenantId: string, rows: TargetRow[]) {

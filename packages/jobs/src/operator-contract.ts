@@ -25,6 +25,7 @@ import {
 } from "@switchyard/core";
 import type { Db } from "@switchyard/db";
 import { z } from "zod";
+import { type Parsed, parseJsonAs } from "./parse.ts";
 import { healthInfo, runAttempt, servedType } from "./runtime.ts";
 
 export interface OperatorDeps {
@@ -67,29 +68,15 @@ export interface OperatorRun {
   input: JobRunInput;
 }
 
-export function parseOperatorRun(raw: string): { ok: true; run: OperatorRun | null } | { ok: false; error: string } {
-  let body: unknown;
-  let payload: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return { ok: false, error: "body is not JSON" };
-  }
-  const action = AssignedActionSchema.safeParse(body);
-  if (!action.success) return { ok: false, error: z.prettifyError(action.error) };
+export function parseOperatorRun(raw: string): Parsed<OperatorRun | null> {
+  const action = parseJsonAs(raw, AssignedActionSchema);
+  if (!action.ok) return action;
   // Only START_STEP_RUN is ever POSTed; anything else is nothing to run.
-  if (action.data.actionType && action.data.actionType !== "START_STEP_RUN") return { ok: true, run: null };
-  try {
-    payload = JSON.parse(action.data.actionPayload);
-  } catch {
-    return { ok: false, error: "actionPayload is not JSON" };
-  }
-  const input = JobRunInputSchema.safeParse((payload as { input?: unknown } | null)?.input);
-  if (!input.success) return { ok: false, error: `actionPayload.input: ${z.prettifyError(input.error)}` };
-  return {
-    ok: true,
-    run: { runId: action.data.workflowRunId, retryCount: action.data.retryCount ?? 0, input: input.data },
-  };
+  const { actionType, actionPayload, workflowRunId, retryCount } = action.value;
+  if (actionType && actionType !== "START_STEP_RUN") return { ok: true, value: null };
+  const payload = parseJsonAs(actionPayload, z.object({ input: JobRunInputSchema }), "actionPayload");
+  if (!payload.ok) return payload;
+  return { ok: true, value: { runId: workflowRunId, retryCount: retryCount ?? 0, input: payload.value.input } };
 }
 
 /**

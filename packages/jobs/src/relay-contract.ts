@@ -3,6 +3,7 @@
 import type { DeliveryAnswer, RelayDelivery } from "@switchyard/core";
 import type { Db } from "@switchyard/db";
 import { z } from "zod";
+import { type Parsed, parseJsonAs } from "./parse.ts";
 import { type RunOptions, runAttempt } from "./runtime.ts";
 
 const RelayDeliverySchema = z.object({
@@ -16,17 +17,8 @@ const RelayDeliverySchema = z.object({
   timeout_seconds: z.number().positive(),
 }) satisfies z.ZodType<RelayDelivery>;
 
-export type ParsedDelivery = { ok: true; delivery: RelayDelivery } | { ok: false; error: string };
-
-export function parseRelayDelivery(raw: string): ParsedDelivery {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return { ok: false, error: "body is not JSON" };
-  }
-  const parsed = RelayDeliverySchema.safeParse(body);
-  return parsed.success ? { ok: true, delivery: parsed.data } : { ok: false, error: z.prettifyError(parsed.error) };
+export function parseRelayDelivery(raw: string): Parsed<RelayDelivery> {
+  return parseJsonAs(raw, RelayDeliverySchema);
 }
 
 export function runRelayDelivery(db: Db, req: RelayDelivery, opts: RunOptions): Promise<DeliveryAnswer> {

@@ -448,18 +448,18 @@ export function stoppedOutcome(stop: StopRequest): Extract<Outcome, { status: "c
     : { status: "paused", error: "Job was interrupted by user" };
 }
 
+/** The job's columns once an attempt's outcome has ended it. */
+const endedBy = (outcome: Exclude<Outcome, { status: "retry" }>) => ({
+  status: outcome.status,
+  result: outcome.status === "success" ? outcome.result : null,
+  error: outcome.status === "success" ? null : outcome.error,
+  completedAt: sql`now()`,
+  updatedAt: sql`now()`,
+  stopRequested: null,
+});
+
 async function endJob(tx: DbOrTx, jobId: string, outcome: Exclude<Outcome, { status: "retry" }>) {
-  await tx
-    .update(jobs)
-    .set({
-      status: outcome.status,
-      result: outcome.status === "success" ? outcome.result : null,
-      error: outcome.status === "success" ? null : outcome.error,
-      completedAt: sql`now()`,
-      updatedAt: sql`now()`,
-      stopRequested: null,
-    })
-    .where(eq(jobs.id, jobId));
+  await tx.update(jobs).set(endedBy(outcome)).where(eq(jobs.id, jobId));
 }
 
 /**
@@ -509,19 +509,18 @@ export async function startedAttempts(db: Db, key: AttemptKey): Promise<number> 
   return rows[0]?.n ?? 0;
 }
 
+/** The attempt's row while it is still open. */
+const openAttempt = (key: AttemptKey) =>
+  and(
+    eq(jobAttempts.jobId, key.jobId),
+    eq(jobAttempts.runId, key.runId),
+    eq(jobAttempts.attempt, key.attempt),
+    isNull(jobAttempts.finishedAt),
+  );
+
 /** The attempt outlived the operator's call and runs on without it (direct mode). */
 export async function markDetached(db: Db, key: AttemptKey): Promise<void> {
-  await db
-    .update(jobAttempts)
-    .set({ detachedAt: sql`now()` })
-    .where(
-      and(
-        eq(jobAttempts.jobId, key.jobId),
-        eq(jobAttempts.runId, key.runId),
-        eq(jobAttempts.attempt, key.attempt),
-        isNull(jobAttempts.finishedAt),
-      ),
-    );
+  await db.update(jobAttempts).set({ detachedAt: sql`now()` }).where(openAttempt(key));
 }
 
 export interface AbandonedAttempt extends AttemptKey {
@@ -583,15 +582,8 @@ export async function finishAttempt(db: Db, job: JobRow, key: AttemptKey, outcom
     db
       .update(jobAttempts)
       .set({ finishedAt: sql`now()`, outcome })
-      .where(
-        and(
-          eq(jobAttempts.jobId, key.jobId),
-          eq(jobAttempts.runId, key.runId),
-          eq(jobAttempts.attempt, key.attempt),
-          // An attempt a later one took over stays closed as of its last heartbeat.
-          isNull(jobAttempts.finishedAt),
-        ),
-      ),
+      // An attempt a later one took over stays closed as of its last heartbeat.
+      .where(openAttempt(key)),
   );
   if (outcome.status === "retry") {
     await db
@@ -607,14 +599,7 @@ export async function finishAttempt(db: Db, job: JobRow, key: AttemptKey, outcom
   const ended = db.$with("ended").as(
     db
       .update(jobs)
-      .set({
-        status: outcome.status,
-        result: outcome.status === "success" ? outcome.result : null,
-        error: outcome.status === "success" ? null : outcome.error,
-        completedAt: sql`now()`,
-        updatedAt: sql`now()`,
-        stopRequested: null,
-      })
+      .set(endedBy(outcome))
       // Only the attempt that owns the running job may end it.
       .where(
         and(

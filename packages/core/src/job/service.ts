@@ -1,10 +1,11 @@
 // The job verbs behind the API. Each verb checks that the tenant owns the target and the job (a
 // foreign id is "not found"), then applies one lifecycle transition and lets dispatch know.
-import { BLOCKING_STATUSES, type Db, type JobStatus, jobHttpExchanges, jobLogs, jobs, targets } from "@switchyard/db";
-import { and, asc, count, desc, eq, inArray } from "drizzle-orm";
+import { type Db, type JobStatus, jobHttpExchanges, jobLogs, jobs } from "@switchyard/db";
+import { and, asc, count, desc, eq } from "drizzle-orm";
 import type { Deps } from "../deps.ts";
 import { notFound, SwitchyardError } from "../errors.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
+import { requireTarget } from "../target.ts";
 import * as Lifecycle from "./lifecycle.ts";
 import { iso, type JobView, jobView } from "./view.ts";
 
@@ -148,15 +149,6 @@ export async function httpExchanges(db: Db, tenantId: string, targetId: string, 
   }));
 }
 
-export async function requireTarget(db: Db, tenantId: string, targetId: string) {
-  const [t] = await db
-    .select()
-    .from(targets)
-    .where(and(eq(targets.id, targetId), eq(targets.tenantId, tenantId)));
-  if (!t) throw notFound("target", targetId);
-  return t;
-}
-
 async function findJob(db: Db, tenantId: string, targetId: string, jobId: string) {
   const [j] = await db
     .select()
@@ -169,23 +161,6 @@ async function requireJob(db: Db, tenantId: string, targetId: string, jobId: str
   const j = await findJob(db, tenantId, targetId, jobId);
   if (!j) throw notFound("job", jobId);
   return j;
-}
-
-/** Jobs that block a target (paused, error), newest first, as legacy-use's target fields list them. */
-export async function blockingJobs(db: Db, tenantId: string, targetIds: string[]) {
-  if (targetIds.length === 0) return new Map<string, JobView[]>();
-  const rows = await db
-    .select()
-    .from(jobs)
-    .where(and(eq(jobs.tenantId, tenantId), inArray(jobs.targetId, targetIds), inArray(jobs.status, BLOCKING_STATUSES)))
-    .orderBy(desc(jobs.createdAt));
-  const out = new Map<string, JobView[]>();
-  for (const r of rows) {
-    const list = out.get(r.targetId) ?? [];
-    if (list.length < 100) list.push(jobView(r));
-    out.set(r.targetId, list);
-  }
-  return out;
 }
 
 function messageFor(action: Lifecycle.UserAction, jobId: string, status: JobStatus): string {

@@ -1,5 +1,5 @@
 import { pgTable, text } from "drizzle-orm/pg-core";
-import { tstz } from "./columns.ts";
+import { writtenAt } from "./columns.ts";
 
 /**
  * When a dispatch host last swept (a row per host kind). It spaces out sweeps where many callers
@@ -8,5 +8,5 @@ import { tstz } from "./columns.ts";
  */
 export const dispatchSweeps = pgTable("dispatch_sweeps", {
   host: text("host").primaryKey(),
-  sweptAt: tstz("swept_at").notNull().defaultNow(),
+  sweptAt: writtenAt("swept_at"),
 });

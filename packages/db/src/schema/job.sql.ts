@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, index, integer, jsonb, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
-import { id, timestamps, tstz } from "./columns.ts";
+import { belongsTo, id, jsonObject, serial, timestamps, tstz, writtenAt } from "./columns.ts";
 import { targets } from "./target.sql.ts";
 import { tenants } from "./tenant.sql.ts";
 
@@ -26,14 +26,10 @@ export const jobs = pgTable(
     id: id(),
     /** Creation order; FIFO within a target follows it. */
     seq: bigint("seq", { mode: "number" }).generatedAlwaysAsIdentity(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
-    targetId: uuid("target_id")
-      .notNull()
-      .references(() => targets.id, { onDelete: "cascade" }),
+    tenantId: belongsTo("tenant_id", () => tenants),
+    targetId: belongsTo("target_id", () => targets),
     apiName: text("api_name").notNull(),
-    parameters: jsonb("parameters").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    parameters: jsonObject("parameters"),
     status: text("status").$type<JobStatus>().notNull(),
     result: jsonb("result").$type<unknown>(),
     error: text("error"),
@@ -66,11 +62,9 @@ export const jobs = pgTable(
 export const jobLogs = pgTable(
   "job_logs",
   {
-    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
-    jobId: uuid("job_id")
-      .notNull()
-      .references(() => jobs.id, { onDelete: "cascade" }),
-    timestamp: tstz("timestamp").notNull().defaultNow(),
+    id: serial(),
+    jobId: belongsTo("job_id", () => jobs),
+    timestamp: writtenAt("timestamp"),
     logType: text("log_type").notNull(),
     content: jsonb("content").$type<unknown>().notNull(),
   },
@@ -80,12 +74,10 @@ export const jobLogs = pgTable(
 export const jobHttpExchanges = pgTable(
   "job_http_exchanges",
   {
-    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
-    jobId: uuid("job_id")
-      .notNull()
-      .references(() => jobs.id, { onDelete: "cascade" }),
+    id: serial(),
+    jobId: belongsTo("job_id", () => jobs),
     attempt: integer("attempt").notNull(),
-    timestamp: tstz("timestamp").notNull().defaultNow(),
+    timestamp: writtenAt("timestamp"),
     content: jsonb("content").$type<Record<string, unknown>>().notNull(),
   },
   (t) => [index("job_http_exchanges_job_idx").on(t.jobId, t.id)],
@@ -99,17 +91,15 @@ export const jobHttpExchanges = pgTable(
 export const jobAttempts = pgTable(
   "job_attempts",
   {
-    jobId: uuid("job_id")
-      .notNull()
-      .references(() => jobs.id, { onDelete: "cascade" }),
+    jobId: belongsTo("job_id", () => jobs),
     /** The orchestrator run: a resumed job gets a new run whose attempts count from 0 again. */
     runId: text("run_id").notNull(),
     attempt: integer("attempt").notNull(),
     targetId: uuid("target_id").notNull(),
-    startedAt: tstz("started_at").notNull().defaultNow(),
+    startedAt: writtenAt("started_at"),
     /** Written by the worker while the attempt runs; an open attempt whose heartbeat is older
      * than the lease is abandoned (its worker died) and the next attempt may take over. */
-    heartbeatAt: tstz("heartbeat_at").notNull().defaultNow(),
+    heartbeatAt: writtenAt("heartbeat_at"),
     finishedAt: tstz("finished_at"),
     outcome: jsonb("outcome").$type<Record<string, unknown>>(),
     /**

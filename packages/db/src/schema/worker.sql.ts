@@ -1,6 +1,5 @@
-import { sql } from "drizzle-orm";
-import { boolean, index, integer, jsonb, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
-import { id, timestamps, tstz } from "./columns.ts";
+import { boolean, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { belongsTo, id, jsonObject, timestamps, tstz, writtenAt } from "./columns.ts";
 
 /** A webhook worker: an HTTPS endpoint (a Lambda Function URL) that runs job types. */
 export const webhookWorkers = pgTable("webhook_workers", {
@@ -18,13 +17,11 @@ export const webhookWorkers = pgTable("webhook_workers", {
 export const workerJobTypes = pgTable(
   "worker_job_types",
   {
-    workerId: uuid("worker_id")
-      .notNull()
-      .references(() => webhookWorkers.id, { onDelete: "cascade" }),
+    workerId: belongsTo("worker_id", () => webhookWorkers),
     name: text("name").notNull(),
     description: text("description").notNull().default(""),
     /** JSON Schema of the parameters, as the worker published it. */
-    parameterSchema: jsonb("parameter_schema").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    parameterSchema: jsonObject("parameter_schema"),
     timeoutSeconds: integer("timeout_seconds").notNull(),
     retries: integer("retries").notNull(),
   },
@@ -34,5 +31,5 @@ export const workerJobTypes = pgTable(
 /** Delivery ids a worker accepted, so a replayed request is refused. */
 export const deliveries = pgTable("deliveries", {
   id: text("id").primaryKey(),
-  receivedAt: tstz("received_at").notNull().defaultNow(),
+  receivedAt: writtenAt("received_at"),
 });
