@@ -4,6 +4,7 @@
 import { type Db, webhookWorkers, workerJobTypes } from "@switchyard/db";
 import type { Ajv2020, ValidateFunction } from "ajv/dist/2020.js";
 import { desc, eq } from "drizzle-orm";
+import { coerceLegacyScalars } from "./coerce.ts";
 import { SwitchyardError } from "./errors.ts";
 
 // Ajv is loaded on the first validation, not at import: every API function imports core, and
@@ -77,7 +78,15 @@ export async function findDelivery(db: Db, name: string) {
   return { timeoutSeconds, retries, url: row.worker.url, secret: row.worker.secret };
 }
 
-export async function validateJobParameters(db: Db, apiName: string, parameters: Record<string, unknown>) {
+/**
+ * Checks the parameters against the job type's published JSON Schema, after the legacy clients'
+ * string scalars are coerced (coerce.ts); returns the parameters to store.
+ */
+export async function validateJobParameters(
+  db: Db,
+  apiName: string,
+  given: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const type = await findJobType(db, apiName);
   if (!type) {
     throw new SwitchyardError(
@@ -85,6 +94,7 @@ export async function validateJobParameters(db: Db, apiName: string, parameters:
       `API definition '${apiName}' not found: no registered worker serves it`,
     );
   }
+  const parameters = coerceLegacyScalars(type.parameterSchema, given) as Record<string, unknown>;
   const validate = await validatorFor(type.parameterSchema);
   if (!validate(parameters)) {
     const issues = (validate.errors ?? []).map((e) => ({
@@ -98,5 +108,5 @@ export async function validateJobParameters(db: Db, apiName: string, parameters:
       issues,
     );
   }
-  return type;
+  return parameters;
 }

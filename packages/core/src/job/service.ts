@@ -17,10 +17,10 @@ export interface CreateJobInput {
 export async function create(deps: Deps, tenantId: string, targetId: string, input: CreateJobInput): Promise<JobView> {
   const target = await requireTarget(deps.db, tenantId, targetId);
   if (target.archivedAt) throw archived(targetId);
-  await validateJobParameters(deps.db, input.api_name, input.parameters);
+  const parameters = await validateJobParameters(deps.db, input.api_name, input.parameters);
   const row = await Lifecycle.create(
     deps.db,
-    { tenantId, targetId, apiName: input.api_name, parameters: input.parameters },
+    { tenantId, targetId, apiName: input.api_name, parameters },
     deps.host.wake,
   );
   if (!row) {
