@@ -5,7 +5,7 @@ import { apiKeys, tenants, webhookWorkers, workerJobTypes } from "@switchyard/db
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../support/app.ts";
-import { poll } from "../support/poll.ts";
+import { ISO_TIMESTAMP, tenantClient } from "../support/client.ts";
 
 let t: TestApp;
 
@@ -15,7 +15,6 @@ beforeAll(async () => {
 
 afterAll(() => t?.stop());
 
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/;
 const BUILTIN = ["echo", "fail", "http-request", "sleep"];
 
 const admin = (method: string, path: string, body?: unknown, adminKey = t.adminKey) =>
@@ -37,7 +36,7 @@ describe("tenants and keys", () => {
     expect(r.body).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       name,
-      created_at: expect.stringMatching(ISO),
+      created_at: expect.stringMatching(ISO_TIMESTAMP),
       api_key: expect.stringMatching(/^sy_[A-Za-z0-9_-]{43}$/),
     });
     const key: string = r.body.api_key;
@@ -104,7 +103,7 @@ describe("webhook workers", () => {
     const local = r.body.find((w: { name: string }) => w.name === "local");
     expect(local).toMatchObject({ name: "local", url: t.workerUrl, healthy: true, last_error: null });
     expect(local.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(local.created_at).toMatch(ISO);
+    expect(local.created_at).toMatch(ISO_TIMESTAMP);
     expect(local.job_types.map((j: { name: string }) => j.name).sort()).toEqual(BUILTIN);
     const sleep = local.job_types.find((j: { name: string }) => j.name === "sleep");
     expect(sleep).toMatchObject({ defaults: { timeout_seconds: 900, retries: 0 } });
@@ -119,7 +118,7 @@ describe("webhook workers", () => {
     const created = await admin("POST", "/api/admin/workers/", { name, url: t.workerUrl, secret: t.signingSecret });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body).toMatchObject({ name, url: t.workerUrl, healthy: true, last_error: null });
-    expect(created.body.last_checked_at).toMatch(ISO);
+    expect(created.body.last_checked_at).toMatch(ISO_TIMESTAMP);
     expect(created.body.job_types.map((j: { name: string }) => j.name).sort()).toEqual(BUILTIN);
     expect(created.body).not.toHaveProperty("secret");
     expect(JSON.stringify(created.body)).not.toContain(t.signingSecret);
@@ -171,13 +170,7 @@ describe("webhook workers", () => {
     const target = (await t.api(key, "POST", "/api/targets/", { name: "after-workers" })).body.id;
     const job = await t.api(key, "POST", `/api/targets/${target}/jobs/`, { api_name: "echo", parameters: { z: 1 } });
     expect(job.status).toBe(200);
-    const done = await poll(
-      async () => {
-        const r = await t.api(key, "GET", `/api/targets/${target}/jobs/${job.body.id}`);
-        return r.body.status === "success" ? r.body : undefined;
-      },
-      { timeoutMs: 20_000, label: "echo job success" },
-    );
+    const done = await tenantClient(t, key).waitStatus(target, job.body.id, "success");
     expect(done.result).toEqual({ z: 1 });
   });
 });

@@ -11,10 +11,10 @@ import {
   webhookWorkers,
   workerJobTypes,
 } from "@switchyard/db";
-import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiResponse, startTestApp, type TestApp } from "../support/app.ts";
-import { poll } from "../support/poll.ts";
+import { jobPath, newTenant } from "../support/client.ts";
+import { jobRow } from "../support/rows.ts";
 
 let t: TestApp;
 let key: string;
@@ -23,33 +23,22 @@ let blocked: { targetId: string; failedId: string; queuedId: string };
 /** A finished echo job. */
 let done: { targetId: string; jobId: string };
 
-const jobPath = (targetId: string, jobId: string) => `/api/targets/${targetId}/jobs/${jobId}`;
-
 beforeAll(async () => {
   t = await startTestApp();
-  key = (await t.tenant()).key;
-  const targetId = (await t.api(key, "POST", "/api/targets/", { name: "blocked" })).body.id;
-  const failedId = (await t.api(key, "POST", `/api/targets/${targetId}/jobs/`, { api_name: "fail" })).body.id;
-  await waitFor(targetId, failedId, "error");
-  const queuedId = (await t.api(key, "POST", `/api/targets/${targetId}/jobs/`, { api_name: "echo" })).body.id;
+  const c = await newTenant(t);
+  key = c.key;
+  const targetId = await c.target("blocked");
+  const failedId = await c.job(targetId, "fail");
+  await c.waitStatus(targetId, failedId, "error");
+  const queuedId = await c.job(targetId, "echo");
   blocked = { targetId, failedId, queuedId };
-  const doneTarget = (await t.api(key, "POST", "/api/targets/", { name: "done" })).body.id;
-  const doneJob = (await t.api(key, "POST", `/api/targets/${doneTarget}/jobs/`, { api_name: "echo" })).body.id;
-  await waitFor(doneTarget, doneJob, "success");
+  const doneTarget = await c.target("done");
+  const doneJob = await c.job(doneTarget, "echo");
+  await c.waitStatus(doneTarget, doneJob, "success");
   done = { targetId: doneTarget, jobId: doneJob };
 });
 
 afterAll(() => t?.stop());
-
-function waitFor(targetId: string, jobId: string, status: string) {
-  return poll(
-    async () => {
-      const r = await t.api(key, "GET", jobPath(targetId, jobId));
-      return r.body.status === status ? r.body : undefined;
-    },
-    { timeoutMs: 20_000, label: `job ${jobId} ${status}` },
-  );
-}
 
 async function counts() {
   const db = t.database.db;
@@ -398,7 +387,7 @@ describe("415", () => {
         "request.unsupported_media_type",
       );
     });
-    const [queued] = await t.database.db.select().from(jobs).where(eq(jobs.id, blocked.queuedId));
+    const queued = await jobRow(t.database.db, blocked.queuedId);
     expect(queued?.status).toBe("queued");
   });
 });

@@ -8,15 +8,20 @@ import { HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { and, count, eq, ne } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { coreDeps, startTestApp, type TestApp } from "../support/app.ts";
+import { ISO_TIMESTAMP, jobPath, newTenant, type TenantClient } from "../support/client.ts";
 import { poll } from "../support/poll.ts";
+import { jobRow } from "../support/rows.ts";
 
 let t: TestApp;
 let key: string;
+/** The file's tenant. */
+let c: TenantClient;
 const keys: string[] = [];
 
 beforeAll(async () => {
   t = await startTestApp();
-  key = (await t.tenant()).key;
+  c = await newTenant(t, { waitMs: RUN_MS });
+  key = c.key;
   keys.push(key);
 });
 
@@ -27,7 +32,6 @@ afterAll(async () => {
   await t.stop();
 });
 
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/;
 const RUN_MS = 20_000;
 const LONG_SLEEP = { ms: 600_000 };
 
@@ -44,54 +48,18 @@ const ALLOWED: Record<Status, Action[]> = {
   canceled: [],
 };
 
-const jobPath = (targetId: string, jobId: string) => `/api/targets/${targetId}/jobs/${jobId}`;
-
-async function newTarget(name: string, k = key): Promise<string> {
-  const r = await t.api(k, "POST", "/api/targets/", { name });
-  expect(r.status).toBe(201);
-  return r.body.id;
-}
-
-async function createJob(targetId: string, apiName: string, parameters: Record<string, unknown> = {}, k = key) {
-  const r = await t.api(k, "POST", `/api/targets/${targetId}/jobs/`, { api_name: apiName, parameters });
-  expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return r.body.id as string;
-}
-
-async function waitFor(targetId: string, jobId: string, status: Status, k = key) {
-  return poll(
-    async () => {
-      const r = await t.api(k, "GET", jobPath(targetId, jobId));
-      return r.body.status === status ? r.body : undefined;
-    },
-    { timeoutMs: RUN_MS, label: `job ${jobId} ${status}` },
-  );
-}
-
 function act(targetId: string, jobId: string, action: Action, k = key) {
   return t.api(k, "POST", `${jobPath(targetId, jobId)}/${action}/`, action === "resolve" ? { ok: true } : undefined);
 }
 
-async function dbRow(jobId: string) {
-  const [row] = await t.database.db.select().from(jobs).where(eq(jobs.id, jobId));
-  if (!row) throw new Error(`no row for job ${jobId}`);
-  return row;
-}
-
 async function logCount(jobId: string) {
-  const [c] = await t.database.db.select({ n: count() }).from(jobLogs).where(eq(jobLogs.jobId, jobId));
-  return c?.n ?? 0;
-}
-
-async function logContents(targetId: string, jobId: string): Promise<unknown[]> {
-  const r = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`);
-  expect(r.status).toBe(200);
-  return r.body.map((l: { content: unknown }) => l.content);
+  const [row] = await t.database.db.select({ n: count() }).from(jobLogs).where(eq(jobLogs.jobId, jobId));
+  return row?.n ?? 0;
 }
 
 /** The resumed job once `done` holds, or once its new Hatchet run has ended whatever the job says. */
 async function afterResume(targetId: string, jobId: string, done: (job: { status: string }) => boolean) {
-  const read = async () => (await t.api(key, "GET", jobPath(targetId, jobId))).body;
+  const read = () => c.get(targetId, jobId);
   return poll(
     async () => {
       const job = await read();
@@ -133,38 +101,38 @@ interface Built {
 }
 
 async function runningJob(): Promise<Built> {
-  const targetId = await newTarget("running");
-  const jobId = await createJob(targetId, "sleep", LONG_SLEEP);
-  await waitFor(targetId, jobId, "running");
+  const targetId = await c.target("running");
+  const jobId = await c.job(targetId, "sleep", LONG_SLEEP);
+  await c.waitStatus(targetId, jobId, "running");
   return { targetId, jobId };
 }
 
 async function pausedJob(): Promise<Built> {
   const b = await runningJob();
   expect((await act(b.targetId, b.jobId, "interrupt")).status).toBe(200);
-  await waitFor(b.targetId, b.jobId, "paused");
+  await c.waitStatus(b.targetId, b.jobId, "paused");
   return b;
 }
 
 async function errorJob(): Promise<Built> {
-  const targetId = await newTarget("error");
-  const jobId = await createJob(targetId, "fail", { message: "boom", retryable: false });
-  await waitFor(targetId, jobId, "error");
+  const targetId = await c.target("error");
+  const jobId = await c.job(targetId, "fail", { message: "boom", retryable: false });
+  await c.waitStatus(targetId, jobId, "error");
   return { targetId, jobId };
 }
 
 async function successJob(): Promise<Built> {
-  const targetId = await newTarget("success");
-  const jobId = await createJob(targetId, "echo", { n: 1 });
-  await waitFor(targetId, jobId, "success");
+  const targetId = await c.target("success");
+  const jobId = await c.job(targetId, "echo", { n: 1 });
+  await c.waitStatus(targetId, jobId, "success");
   return { targetId, jobId };
 }
 
 /** A job behind a paused one: its target is blocked, so it waits in Postgres. */
 async function queuedJob(): Promise<Built & { blockerId: string }> {
   const blocker = await pausedJob();
-  const jobId = await createJob(blocker.targetId, "echo", { queued: true });
-  const row = await dbRow(jobId);
+  const jobId = await c.job(blocker.targetId, "echo", { queued: true });
+  const row = await jobRow(t.database.db, jobId);
   expect(row.status).toBe("queued");
   expect(row.dispatchedAt).toBeNull();
   return { targetId: blocker.targetId, jobId, blockerId: blocker.jobId };
@@ -173,7 +141,7 @@ async function queuedJob(): Promise<Built & { blockerId: string }> {
 async function canceledJob(): Promise<Built> {
   const b = await queuedJob();
   expect((await act(b.targetId, b.jobId, "cancel")).status).toBe(200);
-  expect((await dbRow(b.jobId)).status).toBe("canceled");
+  expect((await jobRow(t.database.db, b.jobId)).status).toBe("canceled");
   return b;
 }
 
@@ -196,7 +164,7 @@ const builders: Record<Status, () => Promise<Built>> = {
 
 describe("create and get", () => {
   it("creates a job that answers queued, as its row says (legacy-use answered pending)", async () => {
-    const targetId = await newTarget("create");
+    const targetId = await c.target("create");
     const r = await t.api(key, "POST", `/api/targets/${targetId}/jobs/`, {
       api_name: "sleep",
       parameters: { ms: 1 },
@@ -216,21 +184,21 @@ describe("create and get", () => {
       attempt: 0,
     });
     expect(r.body.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(r.body.created_at).toMatch(ISO);
-    expect(r.body.updated_at).toMatch(ISO);
+    expect(r.body.created_at).toMatch(ISO_TIMESTAMP);
+    expect(r.body.updated_at).toMatch(ISO_TIMESTAMP);
     expect(typeof r.body.duration_seconds).toBe("number");
-    const row = await dbRow(r.body.id);
+    const row = await jobRow(t.database.db, r.body.id);
     expect(row.status).toBe("queued");
     expect(row.targetId).toBe(targetId);
-    expect(await logContents(targetId, r.body.id)).toContain("Job added to queue");
-    const done = await waitFor(targetId, r.body.id, "success");
+    expect(await c.logs(targetId, r.body.id)).toContain("Job added to queue");
+    const done = await c.waitStatus(targetId, r.body.id, "success");
     expect(done.result).toEqual({ slept_ms: expect.any(Number) });
   });
 
   it("starts a target's jobs in seq order when an earlier create commits after a later one", async () => {
-    const tenant = await t.tenant();
+    const tenant = await newTenant(t, { waitMs: RUN_MS });
     keys.push(tenant.key);
-    const targetId = await newTarget("seq-race", tenant.key);
+    const targetId = await tenant.target("seq-race");
     // The earlier create runs inside a transaction the test keeps open: its seq is drawn, its
     // commit waits. The later one commits at once and dispatches (in direct mode inside its own
     // request, which therefore answers only once the earlier create has committed).
@@ -272,9 +240,9 @@ describe("create and get", () => {
       await outer;
       const later = await laterCall;
       expect(later.status).toBe(200);
-      await waitFor(targetId, earlier, "success", tenant.key);
-      await waitFor(targetId, later.body.id, "success", tenant.key);
-      const [a, b] = [await dbRow(earlier), await dbRow(later.body.id)];
+      await tenant.waitStatus(targetId, earlier, "success");
+      await tenant.waitStatus(targetId, later.body.id, "success");
+      const [a, b] = [await jobRow(t.database.db, earlier), await jobRow(t.database.db, later.body.id)];
       expect(a.seq).toBeLessThan(b.seq);
       expect(a.completedAt?.getTime()).toBeLessThanOrEqual(b.startedAt?.getTime() ?? 0);
     } finally {
@@ -293,27 +261,27 @@ describe("create and get", () => {
     expect(r.status).toBe(200);
     expect(r.body.status).toBe("queued");
     expect(r.body.parameters).toEqual({});
-    expect((await dbRow(r.body.id)).status).toBe("queued");
+    expect((await jobRow(t.database.db, r.body.id)).status).toBe("queued");
   });
 
   it("gets a job with its result and no write side effect", async () => {
     const { targetId, jobId } = await successJob();
-    const before = await dbRow(jobId);
+    const before = await jobRow(t.database.db, jobId);
     const r = await t.api(key, "GET", jobPath(targetId, jobId));
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ id: jobId, target_id: targetId, status: "success", result: { n: 1 }, error: null });
-    expect(r.body.completed_at).toMatch(ISO);
-    expect(r.body.started_at).toMatch(ISO);
+    expect(r.body.completed_at).toMatch(ISO_TIMESTAMP);
+    expect(r.body.started_at).toMatch(ISO_TIMESTAMP);
     expect(r.body.duration_seconds).toBe((Date.parse(r.body.completed_at) - Date.parse(r.body.created_at)) / 1000);
     const again = await t.api(key, "GET", jobPath(targetId, jobId));
     expect(again.body).toEqual(r.body);
-    const after = await dbRow(jobId);
+    const after = await jobRow(t.database.db, jobId);
     expect(after.updatedAt.getTime()).toBe(before.updatedAt.getTime());
   });
 
   it("answers 404 for a job of another target of the same tenant", async () => {
     const a = await successJob();
-    const otherTarget = await newTarget("other");
+    const otherTarget = await c.target("other");
     const r = await t.api(key, "GET", jobPath(otherTarget, a.jobId));
     expect(r.status).toBe(404);
     expect(r.body.code).toBe("job.not_found");
@@ -329,17 +297,18 @@ describe("lists", () => {
   let created: string[];
 
   beforeAll(async () => {
-    lk = (await t.tenant()).key;
+    const lc = await newTenant(t, { waitMs: RUN_MS });
+    lk = lc.key;
     keys.push(lk);
-    targetA = await newTarget("list-a", lk);
-    targetB = await newTarget("list-b", lk);
-    const e1 = await createJob(targetA, "echo", { i: 1 }, lk);
-    const e2 = await createJob(targetA, "echo", { i: 2 }, lk);
-    const e3 = await createJob(targetA, "echo", { i: 3 }, lk);
-    const f1 = await createJob(targetB, "fail", { retryable: false }, lk);
-    await waitFor(targetB, f1, "error", lk);
-    const e4 = await createJob(targetB, "echo", { i: 4 }, lk);
-    for (const id of [e1, e2, e3]) await waitFor(targetA, id, "success", lk);
+    targetA = await lc.target("list-a");
+    targetB = await lc.target("list-b");
+    const e1 = await lc.job(targetA, "echo", { i: 1 });
+    const e2 = await lc.job(targetA, "echo", { i: 2 });
+    const e3 = await lc.job(targetA, "echo", { i: 3 });
+    const f1 = await lc.job(targetB, "fail", { retryable: false });
+    await lc.waitStatus(targetB, f1, "error");
+    const e4 = await lc.job(targetB, "echo", { i: 4 });
+    for (const id of [e1, e2, e3]) await lc.waitStatus(targetA, id, "success");
     created = [e1, e2, e3, f1, e4];
   });
 
@@ -352,7 +321,7 @@ describe("lists", () => {
     expect(r.body.total_count).toBe(5);
     expect(r.headers.get("x-total-count")).toBe("5");
     expect(ids(r.body.jobs)).toEqual([...created].reverse());
-    for (const j of r.body.jobs) expect(j.created_at).toMatch(ISO);
+    for (const j of r.body.jobs) expect(j.created_at).toMatch(ISO_TIMESTAMP);
   });
 
   it("pages with limit and offset; the count ignores both", async () => {
@@ -414,9 +383,9 @@ describe("lists", () => {
 
 describe("logs and HTTP exchanges", () => {
   it("logs each retried attempt, then the end and the pause of the target, in order", async () => {
-    const targetId = await newTarget("retried");
-    const jobId = await createJob(targetId, "fail", { message: "boom", retryable: true });
-    await waitFor(targetId, jobId, "error");
+    const targetId = await c.target("retried");
+    const jobId = await c.job(targetId, "fail", { message: "boom", retryable: true });
+    await c.waitStatus(targetId, jobId, "error");
     const system = (await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`)).body.map(
       (l: { log_type: string; content: unknown }) => `${l.log_type}: ${String(l.content)}`,
     );
@@ -443,7 +412,7 @@ describe("logs and HTTP exchanges", () => {
       expect(l).toEqual({
         id: expect.any(Number),
         job_id: jobId,
-        timestamp: expect.stringMatching(ISO),
+        timestamp: expect.stringMatching(ISO_TIMESTAMP),
         log_type: expect.any(String),
         content: expect.anything(),
       });
@@ -468,14 +437,14 @@ describe("logs and HTTP exchanges", () => {
     try {
       const { port } = server.address() as AddressInfo;
       const url = `http://127.0.0.1:${port}/ping?x=1`;
-      const targetId = await newTarget("http");
-      const jobId = await createJob(targetId, "http-request", {
+      const targetId = await c.target("http");
+      const jobId = await c.job(targetId, "http-request", {
         url,
         method: "POST",
         headers: { "content-type": "application/json", "x-api-key": "s3cret-value" },
         body: '{"hi":1}',
       });
-      const done = await waitFor(targetId, jobId, "success");
+      const done = await c.waitStatus(targetId, jobId, "success");
       expect(done.result).toMatchObject({ status: 200, body: '{"pong":true}', headers: { "x-reply": "yes" } });
       expect(seen).toHaveLength(1);
       expect(seen[0]?.["x-api-key"]).toBe("s3cret-value");
@@ -486,7 +455,7 @@ describe("logs and HTTP exchanges", () => {
       const [ex] = r.body;
       expect(ex).toMatchObject({ job_id: jobId, log_type: "http_exchange", attempt: 0 });
       expect(ex.id).toEqual(expect.any(Number));
-      expect(ex.timestamp).toMatch(ISO);
+      expect(ex.timestamp).toMatch(ISO_TIMESTAMP);
       expect(ex.content.request).toEqual({
         method: "POST",
         url,
@@ -513,7 +482,7 @@ describe("illegal transitions answer 409 and change nothing", () => {
     const { targetId, jobId } = await builders[status]();
     const illegal = ACTIONS.filter((a) => !ALLOWED[status].includes(a));
     for (const action of illegal) {
-      const before = await dbRow(jobId);
+      const before = await jobRow(t.database.db, jobId);
       const logsBefore = await logCount(jobId);
       const r = await act(targetId, jobId, action);
       expect(r.status, `${action} on ${status}`).toBe(409);
@@ -522,7 +491,7 @@ describe("illegal transitions answer 409 and change nothing", () => {
         detail: expect.stringContaining(`'${status}'`),
         errors: { status, action, allowed_from: expect.any(Array) },
       });
-      const after = await dbRow(jobId);
+      const after = await jobRow(t.database.db, jobId);
       expect(after.status).toBe(status);
       expect(after.updatedAt.getTime()).toBe(before.updatedAt.getTime());
       expect(after.stopRequested).toBe(before.stopRequested);
@@ -537,13 +506,13 @@ describe("legal transitions", () => {
     const r = await act(targetId, jobId, "cancel");
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ id: jobId, status: "canceled", message: `Job ${jobId} canceled successfully.` });
-    expect(r.body.completed_at).toMatch(ISO);
-    expect((await dbRow(jobId)).status).toBe("canceled");
+    expect(r.body.completed_at).toMatch(ISO_TIMESTAMP);
+    expect((await jobRow(t.database.db, jobId)).status).toBe("canceled");
     // Unblock the target: a job queued after the canceled one runs; the canceled one never does.
     expect((await act(targetId, blockerId, "cancel")).status).toBe(200);
-    const next = await createJob(targetId, "echo", { after: true });
-    await waitFor(targetId, next, "success");
-    const row = await dbRow(jobId);
+    const next = await c.job(targetId, "echo", { after: true });
+    await c.waitStatus(targetId, next, "success");
+    const row = await jobRow(t.database.db, jobId);
     expect(row.status).toBe("canceled");
     expect(row.startedAt).toBeNull();
   });
@@ -558,7 +527,7 @@ describe("legal transitions", () => {
       error: null,
       message: `Job ${jobId} interrupt requested.`,
     });
-    expect((await dbRow(jobId)).status).toBe("canceled");
+    expect((await jobRow(t.database.db, jobId)).status).toBe("canceled");
     const target = await t.api(key, "GET", `/api/targets/${targetId}`);
     // Only the paused blocker holds the target, not the interrupted job.
     expect(target.body.blocking_jobs_count).toBe(1);
@@ -570,7 +539,7 @@ describe("legal transitions", () => {
     const r = await act(targetId, jobId, "cancel");
     expect(r.status).toBe(200);
     expect(r.body.status).toBe("canceled");
-    expect((await dbRow(jobId)).status).toBe("canceled");
+    expect((await jobRow(t.database.db, jobId)).status).toBe("canceled");
   });
 
   it("interrupt of a pending job: canceled, not a 500", async () => {
@@ -578,7 +547,7 @@ describe("legal transitions", () => {
     const r = await act(targetId, jobId, "interrupt");
     expect(r.status).toBe(200);
     expect(r.body.status).toBe("canceled");
-    expect((await dbRow(jobId)).status).toBe("canceled");
+    expect((await jobRow(t.database.db, jobId)).status).toBe("canceled");
   });
 
   it("cancel of a running job stops it: it ends canceled", async () => {
@@ -591,11 +560,11 @@ describe("legal transitions", () => {
       stop_requested: "cancel",
       message: `Job ${jobId} cancel requested.`,
     });
-    const done = await waitFor(targetId, jobId, "canceled");
+    const done = await c.waitStatus(targetId, jobId, "canceled");
     expect(done.error).toBe("Job was canceled by user");
-    expect(done.completed_at).toMatch(ISO);
+    expect(done.completed_at).toMatch(ISO_TIMESTAMP);
     expect(done.stop_requested).toBeNull();
-    expect(await logContents(targetId, jobId)).toContain("Job cancel requested by user");
+    expect(await c.logs(targetId, jobId)).toContain("Job cancel requested by user");
   });
 
   it("interrupt of a running job stops it: it ends paused, and blocks its target", async () => {
@@ -608,9 +577,9 @@ describe("legal transitions", () => {
       stop_requested: "interrupt",
       message: `Job ${jobId} interrupt requested.`,
     });
-    const done = await waitFor(targetId, jobId, "paused");
+    const done = await c.waitStatus(targetId, jobId, "paused");
     expect(done.error).toBe("Job was interrupted by user");
-    expect(done.completed_at).toMatch(ISO);
+    expect(done.completed_at).toMatch(ISO_TIMESTAMP);
     // duration_seconds of a paused job stops at completed_at.
     expect(done.duration_seconds).toBe((Date.parse(done.completed_at) - Date.parse(done.created_at)) / 1000);
     const target = await t.api(key, "GET", `/api/targets/${targetId}`);
@@ -631,11 +600,11 @@ describe("legal transitions", () => {
       completed_at: null,
       message: `Job ${jobId} resumed.`,
     });
-    expect(await logContents(targetId, jobId)).toContain("Job resumed from paused state");
+    expect(await c.logs(targetId, jobId)).toContain("Job resumed from paused state");
     const job = await afterResume(targetId, jobId, (j) => j.status === "running");
     expect(job.status).toBe("running");
     expect((await act(targetId, jobId, "cancel")).status).toBe(200);
-    await waitFor(targetId, jobId, "canceled");
+    await c.waitStatus(targetId, jobId, "canceled");
   });
 
   it("resume of a failed job re-queues it and it runs again", async () => {
@@ -643,20 +612,20 @@ describe("legal transitions", () => {
     const r = await act(targetId, jobId, "resume");
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ status: "queued", error: null, result: null, completed_at: null });
-    const row = await dbRow(jobId);
+    const row = await jobRow(t.database.db, jobId);
     expect(row.error).toBeNull();
     expect(row.completedAt).toBeNull();
     // The fail job fails again: it is picked up a second time and ends in error again.
     const job = await afterResume(targetId, jobId, (j) => j.status === "error");
     expect(job.status).toBe("error");
     expect(job.error).toBe("boom");
-    const picked = (await logContents(targetId, jobId)).filter((c) => c === "Queue picked up job");
+    const picked = (await c.logs(targetId, jobId)).filter((line) => line === "Queue picked up job");
     expect(picked).toHaveLength(2);
   });
 
   it("resolve of a paused job: success with the body as result, error cleared, the job shape", async () => {
     const { targetId, jobId } = await pausedJob();
-    const paused = await dbRow(jobId);
+    const paused = await jobRow(t.database.db, jobId);
     const r = await t.api(key, "POST", `${jobPath(targetId, jobId)}/resolve/`, { answer: 42, items: ["a"] });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({
@@ -672,11 +641,11 @@ describe("legal transitions", () => {
     }
     // completed_at keeps the time the job stopped.
     expect(Date.parse(r.body.completed_at)).toBe(paused.completedAt?.getTime());
-    const row = await dbRow(jobId);
+    const row = await jobRow(t.database.db, jobId);
     expect(row.status).toBe("success");
     expect(row.error).toBeNull();
     expect(row.result).toEqual({ answer: 42, items: ["a"] });
-    expect(await logContents(targetId, jobId)).toContain("Job manually resolved");
+    expect(await c.logs(targetId, jobId)).toContain("Job manually resolved");
     const target = await t.api(key, "GET", `/api/targets/${targetId}`);
     expect(target.body.queue_status).toBe("running");
   });
@@ -686,27 +655,27 @@ describe("legal transitions", () => {
     const r = await t.api(key, "POST", `${jobPath(targetId, jobId)}/resolve/`, {});
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ status: "success", result: {}, error: null });
-    expect(r.body.completed_at).toMatch(ISO);
-    expect((await dbRow(jobId)).error).toBeNull();
+    expect(r.body.completed_at).toMatch(ISO_TIMESTAMP);
+    expect((await jobRow(t.database.db, jobId)).error).toBeNull();
   });
 
   it("cancel of a paused job unblocks its target", async () => {
     const { targetId, jobId } = await pausedJob();
-    const waiting = await createJob(targetId, "echo", { waiting: true });
+    const waiting = await c.job(targetId, "echo", { waiting: true });
     const r = await act(targetId, jobId, "cancel");
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ status: "canceled", message: `Job ${jobId} canceled successfully.` });
-    await waitFor(targetId, waiting, "success");
+    await c.waitStatus(targetId, waiting, "success");
   });
 
   it("cancel of a failed job unblocks its target", async () => {
     const { targetId, jobId } = await errorJob();
-    const waiting = await createJob(targetId, "echo", { waiting: true });
-    expect((await dbRow(waiting)).status).toBe("queued");
+    const waiting = await c.job(targetId, "echo", { waiting: true });
+    expect((await jobRow(t.database.db, waiting)).status).toBe("queued");
     const r = await act(targetId, jobId, "cancel");
     expect(r.status).toBe(200);
     expect(r.body.status).toBe("canceled");
-    await waitFor(targetId, waiting, "success");
+    await c.waitStatus(targetId, waiting, "success");
     const target = await t.api(key, "GET", `/api/targets/${targetId}`);
     expect(target.body).toMatchObject({ queue_status: "running", has_blocking_jobs: false, blocking_jobs_count: 0 });
   });

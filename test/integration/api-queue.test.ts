@@ -1,17 +1,20 @@
 // The queue and operations routes: queue status, diagnostics, the OpenAPI document, and resync
 // (Postgres reconciled with Hatchet) with nothing wrong and with runs Hatchet does not have.
 import { randomUUID } from "node:crypto";
-import { jobAttempts, jobs } from "@switchyard/db";
+import { jobs } from "@switchyard/db";
 import { HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiRoutes } from "../../infra/routes.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
+import { jobPath, newTenant, type TenantClient } from "../support/client.ts";
+import { waitRunState } from "../support/hatchet.ts";
 import { poll } from "../support/poll.ts";
+import { jobRow, waitFirstAttemptFinished } from "../support/rows.ts";
 
 let t: TestApp;
 let hatchet: HatchetRest;
-const keys: string[] = [];
+const tenants: TenantClient[] = [];
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -20,72 +23,29 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (!t) return;
-  for (const key of keys) {
-    const running = await t.api(key, "GET", "/api/jobs/?status=running&limit=1000");
-    for (const j of running.body?.jobs ?? []) {
-      await t.api(key, "POST", `${jobPath(j.target_id, j.id)}/cancel/`);
-      await waitFor(key, j.target_id, j.id, "canceled").catch(() => {});
-    }
-  }
+  for (const c of tenants) await c.cancelRunning();
   await t.stop();
 });
 
-const jobPath = (targetId: string, jobId: string) => `/api/targets/${targetId}/jobs/${jobId}`;
-
-async function tenantKey() {
-  const { key } = await t.tenant();
-  keys.push(key);
-  return key;
-}
-
-async function newTarget(key: string, name: string): Promise<string> {
-  const r = await t.api(key, "POST", "/api/targets/", { name });
-  expect(r.status).toBe(201);
-  return r.body.id;
-}
-
-async function createJob(key: string, targetId: string, api_name: string, parameters: Record<string, unknown> = {}) {
-  const r = await t.api(key, "POST", `/api/targets/${targetId}/jobs/`, { api_name, parameters });
-  expect(r.status).toBe(200);
-  return r.body.id as string;
-}
-
-function waitFor(key: string, targetId: string, jobId: string, status: string) {
-  return poll(
-    async () => {
-      const r = await t.api(key, "GET", jobPath(targetId, jobId));
-      return r.body.status === status ? r.body : undefined;
-    },
-    { timeoutMs: 20_000, label: `job ${jobId} ${status}` },
-  );
-}
-
-async function dbRow(jobId: string) {
-  const [row] = await t.database.db.select().from(jobs).where(eq(jobs.id, jobId));
-  if (!row) throw new Error(`no row for job ${jobId}`);
-  return row;
-}
-
-function hatchetSays(runId: string, status: string | string[]) {
-  const wanted = ([] as string[]).concat(status);
-  return poll(async () => (wanted.includes(await hatchet.runState(runId)) ? true : undefined), {
-    timeoutMs: 20_000,
-    label: `Hatchet run ${runId} ${wanted.join(" or ")}`,
-  });
+/** A new tenant, whose running jobs are cancelled when the file ends. */
+async function tenant() {
+  const c = await newTenant(t);
+  tenants.push(c);
+  return c;
 }
 
 /** Three targets: idle; running a long sleep; blocked by a failed job with an echo job waiting. */
 async function busyTenant() {
-  const key = await tenantKey();
-  const idle = await newTarget(key, "idle");
-  const busy = await newTarget(key, "busy");
-  const blocked = await newTarget(key, "blocked");
-  const running = await createJob(key, busy, "sleep", { ms: 600_000 });
-  const failed = await createJob(key, blocked, "fail", { message: "down" });
-  await waitFor(key, busy, running, "running");
-  await waitFor(key, blocked, failed, "error");
-  const queued = await createJob(key, blocked, "echo");
-  return { key, idle, busy, blocked, running, failed, queued };
+  const c = await tenant();
+  const idle = await c.target("idle");
+  const busy = await c.target("busy");
+  const blocked = await c.target("blocked");
+  const running = await c.job(busy, "sleep", { ms: 600_000 });
+  const failed = await c.job(blocked, "fail", { message: "down" });
+  await c.waitStatus(busy, running, "running");
+  await c.waitStatus(blocked, failed, "error");
+  const queued = await c.job(blocked, "echo");
+  return { key: c.key, idle, busy, blocked, running, failed, queued };
 }
 
 describe("GET /api/jobs/queue/status", () => {
@@ -139,8 +99,8 @@ describe("GET /api/jobs/queue/status", () => {
   });
 
   it("answers an empty view for a tenant without targets", async () => {
-    const key = await tenantKey();
-    const r = await t.api(key, "GET", "/api/jobs/queue/status");
+    const c = await tenant();
+    const r = await c.api("GET", "/api/jobs/queue/status");
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ queue_size: 0, running_jobs_count: 0, running_job: null, targets: [] });
   });
@@ -148,10 +108,10 @@ describe("GET /api/jobs/queue/status", () => {
 
 describe("GET /api/diagnostics", () => {
   it("reports Postgres, Hatchet, what delivers runs and the webhook workers", async () => {
-    const key = await tenantKey();
+    const c = await tenant();
     const r = await poll(
       async () => {
-        const res = await t.api(key, "GET", "/api/diagnostics");
+        const res = await c.api("GET", "/api/diagnostics");
         return res.status === 200 && res.body.delivery?.ok === true ? res : undefined;
       },
       { timeoutMs: 30_000, label: "the engine's operator reported ok" },
@@ -186,8 +146,8 @@ describe("GET /api/diagnostics", () => {
   // Product bug: the probe reads column `v` of `show server_version`, whose column is
   // `server_version`, so the version is always "unknown".
   it("reports Postgres's server version", async () => {
-    const key = await tenantKey();
-    const r = await t.api(key, "GET", "/api/diagnostics");
+    const c = await tenant();
+    const r = await c.api("GET", "/api/diagnostics");
     expect(r.body.postgres.ok).toBe(true);
     expect(r.body.postgres.version).toMatch(/^\d+(\.\d+)?/);
   });
@@ -253,24 +213,24 @@ describe("GET /api/openapi.json", () => {
 describe("POST /api/jobs/queue/resync", () => {
   it("reports no repairs when Postgres and Hatchet agree", async () => {
     const w = await busyTenant();
-    const before = await dbRow(w.running);
+    const before = await jobRow(t.database.db, w.running);
     // Hatchet's run status can trail the run by a moment; resync compares against it.
-    await hatchetSays(before.hatchetRunId ?? "", "RUNNING");
+    await waitRunState(hatchet, before.hatchetRunId ?? "", "RUNNING");
     const r = await t.api(w.key, "POST", "/api/jobs/queue/resync");
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ message: "Postgres and Hatchet agree", checked_jobs: 1, repairs: [] });
-    const after = await dbRow(w.running);
+    const after = await jobRow(t.database.db, w.running);
     expect(after.status).toBe("running");
     expect(after.updatedAt.getTime()).toBe(before.updatedAt.getTime());
-    expect((await dbRow(w.queued)).status).toBe("queued");
+    expect((await jobRow(t.database.db, w.queued)).status).toBe("queued");
   });
 
   it("re-dispatches a handed-over job whose run Hatchet does not have; the job then runs", async () => {
-    const key = await tenantKey();
-    const targetId = await newTarget(key, "lost-run");
-    const failed = await createJob(key, targetId, "fail");
-    await waitFor(key, targetId, failed, "error");
-    const jobId = await createJob(key, targetId, "echo", { lost: true });
+    const c = await tenant();
+    const targetId = await c.target("lost-run");
+    const failed = await c.job(targetId, "fail");
+    await c.waitStatus(targetId, failed, "error");
+    const jobId = await c.job(targetId, "echo", { lost: true });
     // Simulate a hand-over whose run Hatchet lost: the job holds a run id Hatchet never had.
     const lostRun = randomUUID();
     // Handed over a minute ago: resync trusts Hatchet's "no such run" only past its 30 s grace.
@@ -280,11 +240,11 @@ describe("POST /api/jobs/queue/resync", () => {
       .where(eq(jobs.id, jobId));
     expect(await hatchet.runState(lostRun)).toBe("NOT_FOUND");
     // Unblocking the target does not start it: it counts as in flight.
-    expect((await t.api(key, "POST", `${jobPath(targetId, failed)}/cancel/`)).status).toBe(200);
-    const stuck = await dbRow(jobId);
+    expect((await c.api("POST", `${jobPath(targetId, failed)}/cancel/`)).status).toBe(200);
+    const stuck = await jobRow(t.database.db, jobId);
     expect(stuck).toMatchObject({ status: "queued", hatchetRunId: lostRun });
 
-    const r = await t.api(key, "POST", "/api/jobs/queue/resync");
+    const r = await c.api("POST", "/api/jobs/queue/resync");
     expect(r.status).toBe(200);
     expect(r.body.checked_jobs).toBe(1);
     expect(r.body.message).toMatch(/^Repaired \d+ disagreement/);
@@ -294,82 +254,70 @@ describe("POST /api/jobs/queue/resync", () => {
       action: "redispatched",
       reason: "run missing in Hatchet",
     });
-    const done = await waitFor(key, targetId, jobId, "success");
+    const done = await c.waitStatus(targetId, jobId, "success");
     expect(done.result).toEqual({ lost: true });
     expect(done.hatchet_run_id).not.toBe(lostRun);
-    const logs = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`);
+    const logs = await c.api("GET", `${jobPath(targetId, jobId)}/logs/`);
     expect(logs.body.map((l: { content: unknown }) => l.content)).toContain(
       `resync: Hatchet has no run ${lostRun}; the job goes back to waiting`,
     );
   });
 
   it("fails a running job whose run Hatchet does not know", async () => {
-    const key = await tenantKey();
-    const targetId = await newTarget(key, "lost-running");
+    const c = await tenant();
+    const targetId = await c.target("lost-running");
     // Long enough to still run when resync looks, short enough to end on its own.
-    const jobId = await createJob(key, targetId, "sleep", { ms: 8000 });
-    await waitFor(key, targetId, jobId, "running");
-    const realRun = (await dbRow(jobId)).hatchetRunId;
+    const jobId = await c.job(targetId, "sleep", { ms: 8000 });
+    await c.waitStatus(targetId, jobId, "running");
+    const realRun = (await jobRow(t.database.db, jobId)).hatchetRunId;
     if (!realRun) throw new Error("a running job has a run id");
-    await hatchetSays(realRun, "RUNNING");
+    await waitRunState(hatchet, realRun, "RUNNING");
     await t.database.db
       .update(jobs)
       .set({ hatchetRunId: randomUUID(), dispatchedAt: sql`now() - interval '1 minute'` })
       .where(eq(jobs.id, jobId));
 
-    const r = await t.api(key, "POST", "/api/jobs/queue/resync");
+    const r = await c.api("POST", "/api/jobs/queue/resync");
     expect(r.status).toBe(200);
     expect(r.body.repairs).toEqual([
       { job_id: jobId, target_id: targetId, action: "failed", reason: "Hatchet lost the run" },
     ]);
-    const failed = await t.api(key, "GET", jobPath(targetId, jobId));
+    const failed = await c.api("GET", jobPath(targetId, jobId));
     expect(failed.body).toMatchObject({ status: "error", error: "resync: Hatchet lost the run" });
     expect(failed.body.completed_at).toMatch(/\+00:00$/);
-    const target = await t.api(key, "GET", `/api/targets/${targetId}`);
+    const target = await c.api("GET", `/api/targets/${targetId}`);
     expect(target.body.queue_status).toBe("paused");
 
     // The run Hatchet does have is withdrawn through its REST API; the job keeps its verdict. The
     // run may already have ended on its own and be reported COMPLETED before the cancel arrives
     // (seen in full runs on a busy machine, and once alone).
     await hatchet.cancel(realRun);
-    await hatchetSays(realRun, ["CANCELLED", "COMPLETED"]);
+    await waitRunState(hatchet, realRun, ["CANCELLED", "COMPLETED"]);
     // The worker's executor ends with its sleep; its late answer does not overwrite the job.
-    await poll(
-      async () => {
-        const [attempt] = await t.database.db.select().from(jobAttempts).where(eq(jobAttempts.jobId, jobId));
-        return attempt?.finishedAt ? attempt : undefined;
-      },
-      { timeoutMs: 20_000, label: "the worker's attempt finished" },
-    );
-    const row = await dbRow(jobId);
+    await waitFirstAttemptFinished(t.database.db, jobId);
+    const row = await jobRow(t.database.db, jobId);
     expect(row.status).toBe("error");
     expect(row.error).toBe("resync: Hatchet lost the run");
-    const again = await t.api(key, "POST", "/api/jobs/queue/resync");
+    const again = await c.api("POST", "/api/jobs/queue/resync");
     expect(again.body).toEqual({ message: "Postgres and Hatchet agree", checked_jobs: 0, repairs: [] });
   });
 
   // An attempt that no longer owns the job (here: resync failed the job while the worker still
   // ran it) must leave no completion log contradicting the job's status.
   it("writes no completion log for an attempt that no longer owns the job", async () => {
-    const key = await tenantKey();
-    const targetId = await newTarget(key, "late-answer");
-    const jobId = await createJob(key, targetId, "sleep", { ms: 4000 });
-    await waitFor(key, targetId, jobId, "running");
+    const c = await tenant();
+    const targetId = await c.target("late-answer");
+    const jobId = await c.job(targetId, "sleep", { ms: 4000 });
+    await c.waitStatus(targetId, jobId, "running");
     await t.database.db
       .update(jobs)
       .set({ hatchetRunId: randomUUID(), dispatchedAt: sql`now() - interval '1 minute'` })
       .where(eq(jobs.id, jobId));
-    const r = await t.api(key, "POST", "/api/jobs/queue/resync");
+    const r = await c.api("POST", "/api/jobs/queue/resync");
     expect(r.body.repairs).toContainEqual(expect.objectContaining({ job_id: jobId, action: "failed" }));
-    await poll(
-      async () => {
-        const [attempt] = await t.database.db.select().from(jobAttempts).where(eq(jobAttempts.jobId, jobId));
-        return attempt?.finishedAt ? attempt : undefined;
-      },
-      { timeoutMs: 20_000, label: "the worker's attempt finished" },
-    );
-    expect((await dbRow(jobId)).status).toBe("error");
-    const logs = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`);
+    await waitFirstAttemptFinished(t.database.db, jobId);
+    expect((await jobRow(t.database.db, jobId)).status).toBe("error");
+    const logs = await c.api("GET", `${jobPath(targetId, jobId)}/logs/`);
     expect(logs.body.map((l: { content: unknown }) => l.content)).not.toContain("Job completed with status: success");
   });
 });

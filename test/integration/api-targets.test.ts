@@ -1,58 +1,34 @@
 // The target routes: CRUD, legacy-use's create body with its connection settings, the queue
 // fields derived from the target's jobs, and delete as archive refused while jobs wait or run.
-import { jobs, targets } from "@switchyard/db";
+import { targets } from "@switchyard/db";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../support/app.ts";
-import { poll } from "../support/poll.ts";
+import { ISO_TIMESTAMP, jobPath, newTenant, type TenantClient } from "../support/client.ts";
+import { jobRow } from "../support/rows.ts";
 
 let t: TestApp;
 let key: string;
+/** The file's tenant. */
+let c: TenantClient;
 
 beforeAll(async () => {
   t = await startTestApp();
-  key = (await t.tenant()).key;
+  c = await newTenant(t);
+  key = c.key;
 });
 
 afterAll(async () => {
   if (!t) return;
-  const running = await t.api(key, "GET", "/api/jobs/?status=running&limit=1000");
-  for (const j of running.body?.jobs ?? []) {
-    await t.api(key, "POST", `${jobPath(j.target_id, j.id)}/cancel/`);
-    await waitFor(j.target_id, j.id, "canceled").catch(() => {});
-  }
+  await c?.cancelRunning();
   await t.stop();
 });
 
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/;
-const jobPath = (targetId: string, jobId: string) => `/api/targets/${targetId}/jobs/${jobId}`;
 const LEGACY = { name: "vm", type: "vnc", host: "10.0.0.9", vnc_port: 5900, password: "x", width: 1024 };
 
-async function newTarget(name: string): Promise<string> {
-  const r = await t.api(key, "POST", "/api/targets/", { name });
-  expect(r.status).toBe(201);
-  return r.body.id;
-}
-
-async function createJob(targetId: string, api_name: string, parameters: Record<string, unknown> = {}) {
-  const r = await t.api(key, "POST", `/api/targets/${targetId}/jobs/`, { api_name, parameters });
-  expect(r.status).toBe(200);
-  return r.body.id as string;
-}
-
-function waitFor(targetId: string, jobId: string, status: string) {
-  return poll(
-    async () => {
-      const r = await t.api(key, "GET", jobPath(targetId, jobId));
-      return r.body.status === status ? r.body : undefined;
-    },
-    { timeoutMs: 20_000, label: `job ${jobId} ${status}` },
-  );
-}
-
 async function runningJob(targetId: string) {
-  const jobId = await createJob(targetId, "sleep", { ms: 600_000 });
-  await waitFor(targetId, jobId, "running");
+  const jobId = await c.job(targetId, "sleep", { ms: 600_000 });
+  await c.waitStatus(targetId, jobId, "running");
   return jobId;
 }
 
@@ -72,8 +48,8 @@ describe("create, get, list, update", () => {
       type: "generic",
       metadata: {},
       is_archived: false,
-      created_at: expect.stringMatching(ISO),
-      updated_at: expect.stringMatching(ISO),
+      created_at: expect.stringMatching(ISO_TIMESTAMP),
+      updated_at: expect.stringMatching(ISO_TIMESTAMP),
       queue_status: "running",
       blocking_jobs: [],
       has_blocking_jobs: false,
@@ -102,8 +78,8 @@ describe("create, get, list, update", () => {
   });
 
   it("lists the tenant's targets oldest first", async () => {
-    const a = await newTarget("first");
-    const b = await newTarget("second");
+    const a = await c.target("first");
+    const b = await c.target("second");
     const list = await t.api(key, "GET", "/api/targets/");
     expect(list.status).toBe(200);
     const ids = list.body.map((x: { id: string }) => x.id);
@@ -137,13 +113,13 @@ describe("create, get, list, update", () => {
 
 describe("queue fields", () => {
   it("a paused job pauses the target's queue and is listed as blocking", async () => {
-    const targetId = await newTarget("paused");
+    const targetId = await c.target("paused");
     const jobId = await runningJob(targetId);
     const busy = await getTarget(targetId);
     expect(busy).toMatchObject({ queue_status: "running", running_jobs_count: 1, has_blocking_jobs: false });
     expect((await t.api(key, "POST", `${jobPath(targetId, jobId)}/interrupt/`)).status).toBe(200);
-    await waitFor(targetId, jobId, "paused");
-    const waiting = await createJob(targetId, "echo");
+    await c.waitStatus(targetId, jobId, "paused");
+    const waiting = await c.job(targetId, "echo");
     const got = await getTarget(targetId);
     expect(got).toMatchObject({
       queue_status: "paused",
@@ -159,7 +135,7 @@ describe("queue fields", () => {
     expect(listed).toMatchObject({ queue_status: "paused", blocking_jobs_count: 1 });
     // Resolving the job resumes the queue: the waiting job runs.
     expect((await t.api(key, "POST", `${jobPath(targetId, jobId)}/resolve/`, { done: true })).status).toBe(200);
-    await waitFor(targetId, waiting, "success");
+    await c.waitStatus(targetId, waiting, "success");
     expect(await getTarget(targetId)).toMatchObject({
       queue_status: "running",
       blocking_jobs: [],
@@ -170,9 +146,9 @@ describe("queue fields", () => {
   });
 
   it("a failed job pauses the target's queue too", async () => {
-    const targetId = await newTarget("failed");
-    const jobId = await createJob(targetId, "fail", { message: "nope" });
-    await waitFor(targetId, jobId, "error");
+    const targetId = await c.target("failed");
+    const jobId = await c.job(targetId, "fail", { message: "nope" });
+    await c.waitStatus(targetId, jobId, "error");
     const got = await getTarget(targetId);
     expect(got).toMatchObject({ queue_status: "paused", has_blocking_jobs: true, blocking_jobs_count: 1 });
     expect(got.blocking_jobs[0]).toMatchObject({ id: jobId, status: "error", error: "nope" });
@@ -181,9 +157,9 @@ describe("queue fields", () => {
 
 describe("delete", () => {
   it("archives the target: gone from the list, listed with include_archived=true", async () => {
-    const targetId = await newTarget("old");
-    const done = await createJob(targetId, "echo");
-    await waitFor(targetId, done, "success");
+    const targetId = await c.target("old");
+    const done = await c.job(targetId, "echo");
+    await c.waitStatus(targetId, done, "success");
     const r = await t.api(key, "DELETE", `/api/targets/${targetId}`);
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ message: `Target ${targetId} archived successfully` });
@@ -212,7 +188,7 @@ describe("delete", () => {
   });
 
   it("is refused with 409 target.busy while a job runs", async () => {
-    const targetId = await newTarget("busy");
+    const targetId = await c.target("busy");
     const jobId = await runningJob(targetId);
     const r = await t.api(key, "DELETE", `/api/targets/${targetId}`);
     expect(r.status).toBe(409);
@@ -220,16 +196,16 @@ describe("delete", () => {
     const [row] = await t.database.db.select().from(targets).where(eq(targets.id, targetId));
     expect(row?.archivedAt).toBeNull();
     expect((await t.api(key, "POST", `${jobPath(targetId, jobId)}/cancel/`)).status).toBe(200);
-    await waitFor(targetId, jobId, "canceled");
+    await c.waitStatus(targetId, jobId, "canceled");
     expect((await t.api(key, "DELETE", `/api/targets/${targetId}`)).status).toBe(200);
   });
 
   it("is refused with 409 target.busy while a job is queued; a failed job does not hold it", async () => {
-    const targetId = await newTarget("queued");
-    const failed = await createJob(targetId, "fail");
-    await waitFor(targetId, failed, "error");
-    const queued = await createJob(targetId, "echo");
-    const [job] = await t.database.db.select().from(jobs).where(eq(jobs.id, queued));
+    const targetId = await c.target("queued");
+    const failed = await c.job(targetId, "fail");
+    await c.waitStatus(targetId, failed, "error");
+    const queued = await c.job(targetId, "echo");
+    const job = await jobRow(t.database.db, queued);
     expect(job?.status).toBe("queued");
     const r = await t.api(key, "DELETE", `/api/targets/${targetId}`);
     expect(r.status).toBe(409);

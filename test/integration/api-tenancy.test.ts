@@ -3,7 +3,7 @@
 import { jobLogs, jobs, targets } from "@switchyard/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../support/app.ts";
-import { poll } from "../support/poll.ts";
+import { jobPath, newTenant, tenantClient } from "../support/client.ts";
 
 let t: TestApp;
 
@@ -23,34 +23,19 @@ interface World {
 
 const worlds: Record<"A" | "B", World> = {} as Record<"A" | "B", World>;
 
-const jobPath = (targetId: string, jobId: string) => `/api/targets/${targetId}/jobs/${jobId}`;
-
-async function waitFor(key: string, targetId: string, jobId: string, status: string) {
-  await poll(
-    async () => ((await t.api(key, "GET", jobPath(targetId, jobId))).body.status === status ? true : undefined),
-    { timeoutMs: 20_000, label: `job ${jobId} ${status}` },
-  );
-}
-
 async function build(): Promise<World> {
-  const { key } = await t.tenant();
-  const target = async (name: string) => (await t.api(key, "POST", "/api/targets/", { name })).body.id as string;
-  const job = async (targetId: string, api_name: string, parameters: Record<string, unknown> = {}) => {
-    const r = await t.api(key, "POST", `/api/targets/${targetId}/jobs/`, { api_name, parameters });
-    expect(r.status).toBe(200);
-    return r.body.id as string;
-  };
-  const doneTarget = await target("done");
-  const doneJob = await job(doneTarget, "echo", { secret: "mine" });
-  const blockedTarget = await target("blocked");
-  const failedJob = await job(blockedTarget, "fail");
-  const busyTarget = await target("busy");
-  const runningJob = await job(busyTarget, "sleep", { ms: 600_000 });
-  await waitFor(key, doneTarget, doneJob, "success");
-  await waitFor(key, blockedTarget, failedJob, "error");
-  await waitFor(key, busyTarget, runningJob, "running");
-  const queuedJob = await job(blockedTarget, "echo");
-  return { key, doneTarget, doneJob, blockedTarget, failedJob, queuedJob, busyTarget, runningJob };
+  const c = await newTenant(t);
+  const doneTarget = await c.target("done");
+  const doneJob = await c.job(doneTarget, "echo", { secret: "mine" });
+  const blockedTarget = await c.target("blocked");
+  const failedJob = await c.job(blockedTarget, "fail");
+  const busyTarget = await c.target("busy");
+  const runningJob = await c.job(busyTarget, "sleep", { ms: 600_000 });
+  await c.waitStatus(doneTarget, doneJob, "success");
+  await c.waitStatus(blockedTarget, failedJob, "error");
+  await c.waitStatus(busyTarget, runningJob, "running");
+  const queuedJob = await c.job(blockedTarget, "echo");
+  return { key: c.key, doneTarget, doneJob, blockedTarget, failedJob, queuedJob, busyTarget, runningJob };
 }
 
 beforeAll(async () => {
@@ -62,8 +47,9 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!t) return;
   for (const w of Object.values(worlds)) {
-    await t.api(w.key, "POST", `${jobPath(w.busyTarget, w.runningJob)}/cancel/`);
-    await waitFor(w.key, w.busyTarget, w.runningJob, "canceled").catch(() => {});
+    const c = tenantClient(t, w.key);
+    await c.api("POST", `${jobPath(w.busyTarget, w.runningJob)}/cancel/`);
+    await c.waitStatus(w.busyTarget, w.runningJob, "canceled").catch(() => {});
   }
   await t.stop();
 });

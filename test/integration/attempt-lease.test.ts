@@ -13,8 +13,10 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { startTestApp, type TestApp } from "../support/app.ts";
+import { tenantClient } from "../support/client.ts";
 import { checkInvariants } from "../support/invariants.ts";
 import { poll } from "../support/poll.ts";
+import { attemptsOf, jobRow } from "../support/rows.ts";
 
 let t: TestApp;
 let tenant: { id: string; key: string };
@@ -66,14 +68,14 @@ function gate() {
 }
 
 async function newJob(): Promise<RelayDelivery> {
-  const target = await t.api(tenant.key, "POST", "/api/targets/", { name: `lease-${Math.random()}` });
-  const created = await t.api(tenant.key, "POST", `/api/targets/${target.body.id}/jobs/`, { api_name: "echo" });
-  expect(created.status).toBe(200);
+  const c = tenantClient(t, tenant.key);
+  const targetId = await c.target(`lease-${Math.random()}`);
+  const jobId = await c.job(targetId, "echo");
   // No relay runs in this file: hand the job over to a Hatchet run here.
-  const out = await Dispatch.dispatchTarget({ db: t.database.db, orchestrator: hatchet }, target.body.id);
+  const out = await Dispatch.dispatchTarget({ db: t.database.db, orchestrator: hatchet }, targetId);
   expect(out.dispatched).toBe(true);
-  const [row] = await t.database.db.select().from(jobs).where(eq(jobs.id, created.body.id));
-  if (!row?.hatchetRunId) throw new Error("the job was not handed over");
+  const row = await jobRow(t.database.db, jobId);
+  if (!row.hatchetRunId) throw new Error("the job was not handed over");
   return {
     job_id: row.id,
     tenant_id: tenant.id,
@@ -86,8 +88,6 @@ async function newJob(): Promise<RelayDelivery> {
   };
 }
 
-const attemptsOf = (jobId: string) =>
-  t.database.db.select().from(jobAttempts).where(eq(jobAttempts.jobId, jobId)).orderBy(jobAttempts.attempt);
 const forever = () => 600_000;
 /** A short lease, so that taking over a silent attempt takes a second, not five. */
 const timing = { ...defaultTiming, attemptLeaseMs: 1000, heartbeatMs: 100 };
@@ -105,7 +105,7 @@ describe("attempt leases", () => {
     const retry = { ...req, attempt: 1 };
     const busy = await runDelivery(t.database.db, retry, [g.type]);
     expect(busy).toEqual({ status: "busy", reason: "attempt 0 of this job is still running on a worker" });
-    expect(await attemptsOf(req.job_id)).toHaveLength(1);
+    expect(await attemptsOf(t.database.db, [req.job_id])).toHaveLength(1);
 
     g.release();
     expect(await first).toEqual({ status: "success", result: { ok: true } });
@@ -132,7 +132,7 @@ describe("attempt leases", () => {
     g.release();
     const res = await runDelivery(t.database.db, { ...req, attempt: 1 }, [g.type]);
     expect(res).toEqual({ status: "success", result: { ok: true } });
-    const [dead, next] = await attemptsOf(req.job_id);
+    const [dead, next] = await attemptsOf(t.database.db, [req.job_id]);
     expect(dead?.outcome).toMatchObject({ status: "abandoned" });
     expect(dead?.finishedAt?.getTime()).toBe(dead?.heartbeatAt.getTime());
     expect(next?.startedAt.getTime()).toBeGreaterThan(dead?.finishedAt?.getTime() ?? Infinity);

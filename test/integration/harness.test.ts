@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../support/app.ts";
-import { poll } from "../support/poll.ts";
+import { tenantClient } from "../support/client.ts";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -19,10 +19,7 @@ describe("the product in one process", () => {
     });
     expect(created.status).toBe(200);
     expect(created.body.status).toBe("queued");
-    const done = await poll(async () => {
-      const r = await t.api(tenant.key, "GET", `/api/targets/${target.body.id}/jobs/${created.body.id}`);
-      return r.body.status === "success" ? r.body : undefined;
-    });
+    const done = await tenantClient(t, tenant.key).waitStatus(target.body.id, created.body.id, "success", 10_000);
     expect(done.result).toEqual({ a: 1 });
   });
 });

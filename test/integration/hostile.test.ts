@@ -17,7 +17,10 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiRoute, apiRoutes } from "../../infra/routes.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
+import { jobPath, tenantClient } from "../support/client.ts";
 import { poll } from "../support/poll.ts";
+import { jobRow } from "../support/rows.ts";
+import { postToWorker } from "../support/worker.ts";
 
 const RUNS = 100;
 const MAX_BODY = 256 * 1024;
@@ -123,33 +126,8 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-const jobPath = (targetId: string, jobId: string) => `/api/targets/${targetId}/jobs/${jobId}`;
-
-function as(key: string) {
-  const api = (method: string, path: string, body?: unknown) => t.api(key, method, path, body);
-  return {
-    api,
-    async target(name: string): Promise<string> {
-      const r = await api("POST", "/api/targets/", { name });
-      if (r.status !== 201) throw new Error(`target create answered ${r.status}: ${JSON.stringify(r.body)}`);
-      return r.body.id;
-    },
-    async job(targetId: string, api_name: string, parameters: Record<string, unknown> = {}): Promise<string> {
-      const r = await api("POST", `/api/targets/${targetId}/jobs/`, { api_name, parameters });
-      if (r.status !== 200) throw new Error(`job create answered ${r.status}: ${JSON.stringify(r.body)}`);
-      return r.body.id;
-    },
-    waitStatus(targetId: string, jobId: string, status: string) {
-      return poll(
-        async () => ((await api("GET", jobPath(targetId, jobId))).body.status === status ? true : undefined),
-        {
-          timeoutMs: 30_000,
-          label: `job ${jobId} ${status}`,
-        },
-      );
-    },
-  };
-}
+/** The API as the tenant with this key; its waits allow 30 s. */
+const as = (key: string) => tenantClient(t, key, { waitMs: 30_000 });
 
 interface Answer {
   status: number;
@@ -1109,11 +1087,7 @@ describe("requests to the worker function", () => {
   });
 
   const post = (path: "/deliver" | "/health", body: string, headers: Record<string, string>) =>
-    fetch(`${t.workerUrl}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body,
-    });
+    postToWorker(t.workerUrl, path, body, headers);
   const otherSecret = () => `whsec_${randomBytes(32).toString("base64")}`;
   const healthBody = () => JSON.stringify({ time: new Date().toISOString() });
 
@@ -1126,7 +1100,7 @@ describe("requests to the worker function", () => {
   }
 
   async function victimUntouched() {
-    const [row] = await t.database.db.select().from(jobs).where(eq(jobs.id, victim.jobId));
+    const row = await jobRow(t.database.db, victim.jobId);
     expect(row?.status).toBe("queued");
     expect(row?.startedAt).toBeNull();
     expect(await t.database.db.$count(jobAttempts, eq(jobAttempts.jobId, victim.jobId))).toBe(0);
@@ -1249,7 +1223,7 @@ describe("requests to the worker function", () => {
     const res = await post("/deliver", victim.body, signRequest(t.signingSecret, victim.body));
     expect(res.status).toBe(200);
     expect(((await res.json()) as { status: string }).status).toBe("success");
-    const [row] = await t.database.db.select().from(jobs).where(eq(jobs.id, victim.jobId));
+    const row = await jobRow(t.database.db, victim.jobId);
     expect(row?.status).toBe("success");
     expect(
       await t.database.db.$count(

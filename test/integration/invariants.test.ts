@@ -18,8 +18,10 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { dropDatabase, ensureDatabase } from "../../dev/postgres.ts";
 import { coreDeps, startTestApp, type TestApp } from "../support/app.ts";
+import { tenantClient } from "../support/client.ts";
 import { checkInvariants } from "../support/invariants.ts";
 import { poll } from "../support/poll.ts";
+import { waitFirstAttemptFinished } from "../support/rows.ts";
 
 let t: TestApp;
 let hatchet: HatchetRest;
@@ -35,43 +37,10 @@ beforeAll(async () => {
 });
 afterAll(() => t?.stop());
 
-const jobPath = (targetId: string, jobId: string) => `/api/targets/${targetId}/jobs/${jobId}`;
-
-function client(key: string) {
-  const api = (method: string, path: string, body?: unknown) => t.api(key, method, path, body);
-  return {
-    api,
-    async target(name: string): Promise<string> {
-      const r = await api("POST", "/api/targets/", { name });
-      expect(r.status, JSON.stringify(r.body)).toBe(201);
-      return r.body.id;
-    },
-    async job(targetId: string, api_name: string, parameters: Record<string, unknown> = {}): Promise<string> {
-      const r = await api("POST", `/api/targets/${targetId}/jobs/`, { api_name, parameters });
-      expect(r.status, JSON.stringify(r.body)).toBe(200);
-      return r.body.id;
-    },
-    async action(targetId: string, jobId: string, verb: string, body?: unknown) {
-      const r = await api("POST", `${jobPath(targetId, jobId)}/${verb}/`, body);
-      expect(r.status, JSON.stringify(r.body)).toBe(200);
-      return r.body;
-    },
-    waitStatus(targetId: string, jobId: string, want: string[], timeoutMs = 30_000): Promise<string> {
-      return poll(
-        async () => {
-          const s = (await api("GET", jobPath(targetId, jobId))).body.status as string;
-          return want.includes(s) ? s : undefined;
-        },
-        { timeoutMs, intervalMs: 50, label: `job ${jobId} to be ${want.join("|")}` },
-      );
-    },
-  };
-}
-
 describe("a mixed workload", () => {
   it("keeps every invariant while it runs and once it has settled", async () => {
     const tenant = await t.tenant();
-    const c = client(tenant.key);
+    const c = tenantClient(t, tenant.key, { waitMs: 30_000 });
     const all: Array<[string, string]> = [];
     const add = async (targetId: string, api_name: string, parameters: Record<string, unknown> = {}) => {
       const id = await c.job(targetId, api_name, parameters);
@@ -105,13 +74,7 @@ describe("a mixed workload", () => {
 
     // While jobs run, wait and retry, the checker finds nothing wrong. Checked as soon as the
     // first attempt of the retried job has failed: the job is running with no open attempt.
-    await poll(
-      async () => {
-        const [first] = await t.database.db.select().from(jobAttempts).where(eq(jobAttempts.jobId, retried));
-        return first?.finishedAt ? true : undefined;
-      },
-      { timeoutMs: 20_000, label: "the first attempt of the retried job to fail" },
-    );
+    await waitFirstAttemptFinished(t.database.db, retried);
     const during = await checkInvariants(t.database.db, { tenantIds: [tenant.id], hatchet });
     expect(during.violations).toEqual([]);
     expect(during.stats.byStatus.running ?? 0).toBeGreaterThan(0);
@@ -134,8 +97,8 @@ describe("a mixed workload", () => {
       const expected = jobId === lastFailure ? ["error"] : ["success", "canceled"];
       await c.waitStatus(targetId, jobId, expected, 60_000);
     }
-    expect(await c.waitStatus(pausing, behindPause, ["success"])).toBe("success");
-    expect(await c.waitStatus(broken, behindFailure, ["success"])).toBe("success");
+    expect((await c.waitStatus(pausing, behindPause, ["success"])).status).toBe("success");
+    expect((await c.waitStatus(broken, behindFailure, ["success"])).status).toBe("success");
 
     const settled = await checkInvariants(t.database.db, { tenantIds: [tenant.id], settled: true, hatchet });
     expect(settled.violations).toEqual([]);
@@ -159,7 +122,7 @@ describe("resync between a failed attempt and its retry", () => {
   // given to resync directly, so the test does not depend on hitting the window.
   it("leaves the job alone when Hatchet reports the run FAILED while its retry is due", async () => {
     const tenant = await t.tenant();
-    const c = client(tenant.key);
+    const c = tenantClient(t, tenant.key, { waitMs: 30_000 });
     const targetId = await c.target("retry-window");
     const jobId = await c.job(targetId, "fail", { retryable: true, succeed_on_attempt: 1 });
     const first = await poll(
@@ -179,7 +142,7 @@ describe("resync between a failed attempt and its retry", () => {
       }),
       tenant.id,
     );
-    const final = await c.waitStatus(targetId, jobId, ["success", "error"], 60_000);
+    const final = (await c.waitStatus(targetId, jobId, ["success", "error"], 60_000)).status;
     expect(final).toBe("success");
     expect(report.repairs).toEqual([]);
   });

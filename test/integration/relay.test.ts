@@ -9,7 +9,8 @@ import { hatchetClient } from "@switchyard/hatchet/sdk";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { coreDeps, startTestApp, type TestApp } from "../support/app.ts";
-import { tenantClient } from "../support/client.ts";
+import { newTenant } from "../support/client.ts";
+import { waitRunState } from "../support/hatchet.ts";
 import { poll } from "../support/poll.ts";
 
 let t: TestApp;
@@ -21,16 +22,9 @@ beforeAll(async () => {
 });
 afterAll(() => t?.stop());
 
-const hatchetSays = (runId: string, status: string) =>
-  poll(async () => ((await hatchet.runState(runId)) === status ? true : undefined), {
-    timeoutMs: 20_000,
-    label: `Hatchet run ${runId} ${status}`,
-  });
-
 describe("relay mode", () => {
   it("wakes the relay's dispatcher with the target id when a create commits, and not when it is refused", async () => {
-    const tenant = await t.tenant();
-    const c = tenantClient(t, tenant.key);
+    const c = await newTenant(t);
     const targetId = await c.target("notified");
     const client = await t.database.pool.connect();
     const heard: string[] = [];
@@ -39,9 +33,9 @@ describe("relay mode", () => {
       await client.query(`listen ${Dispatch.DISPATCH_CHANNEL}`);
       const deps = coreDeps(t.database.db, hatchet);
       await expect(
-        Jobs.create(deps, tenant.id, targetId, { api_name: "sleep", parameters: { ms: "not a number" } }),
+        Jobs.create(deps, c.id, targetId, { api_name: "sleep", parameters: { ms: "not a number" } }),
       ).rejects.toMatchObject({ code: "job.invalid_parameters" });
-      await Jobs.create(deps, tenant.id, targetId, { api_name: "echo", parameters: {} });
+      await Jobs.create(deps, c.id, targetId, { api_name: "echo", parameters: {} });
       // Notifications arrive in commit order: one from the refused create would come first.
       await poll(() => (heard.length > 0 ? true : undefined), { timeoutMs: 5_000, label: "the notification" });
       expect(heard[0]).toBe(targetId);
@@ -52,7 +46,7 @@ describe("relay mode", () => {
   });
 
   it("withdraws a run Hatchet holds without starting it, and the job runs on a new one", async () => {
-    const c = tenantClient(t, (await t.tenant()).key);
+    const c = await newTenant(t);
     const targetId = await c.target("held-run");
     const failed = await c.job(targetId, "fail");
     await c.waitStatus(targetId, failed, "error");
@@ -68,21 +62,21 @@ describe("relay mode", () => {
       .set({ hatchetRunId: heldRun, dispatchedAt: sql`now() - interval '1 minute'` })
       .where(eq(jobs.id, jobId));
     await c.action(targetId, failed, "cancel");
-    await hatchetSays(heldRun, "QUEUED");
+    await waitRunState(hatchet, heldRun, "QUEUED");
 
     // The relay has had free slots for longer than 1 s, and the run was handed over a minute ago.
     expect(await t.app.relay?.releaseHeldRuns(1000)).toBe(1);
     const done = await c.waitStatus(targetId, jobId, "success");
     expect(done.result).toEqual({ held: true });
     expect(done.hatchet_run_id).not.toBe(heldRun);
-    await hatchetSays(heldRun, "CANCELLED");
+    await waitRunState(hatchet, heldRun, "CANCELLED");
     expect(await c.logs(targetId, jobId)).toContain(
       `Hatchet held run ${heldRun} for over 1 s without starting it; the job goes back to waiting`,
     );
   });
 
   it("diagnostics report the relay as what delivers runs", async () => {
-    const c = tenantClient(t, (await t.tenant()).key);
+    const c = await newTenant(t);
     const r = await poll(
       async () => {
         const res = await c.api("GET", "/api/diagnostics");

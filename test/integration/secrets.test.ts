@@ -10,7 +10,9 @@ import { signRequest } from "@switchyard/workers/signing";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestApp, type TestApp } from "../support/app.ts";
+import { jobPath } from "../support/client.ts";
 import { poll } from "../support/poll.ts";
+import { postToWorker } from "../support/worker.ts";
 
 let t: TestApp;
 /** What the app logged through its log option. */
@@ -214,11 +216,7 @@ describe("secrets", () => {
     for (const wrong of [key, `${admin}x`, admin.slice(0, -1), sha256(admin)]) {
       expect((await call("wrong admin key", "GET", "/api/admin/tenants/", { admin: wrong })).status).toBe(401);
     }
-    const unsigned = await fetch(`${t.workerUrl}/deliver`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...signRequest(OTHER_SECRET, "{}") },
-      body: "{}",
-    });
+    const unsigned = await postToWorker(t.workerUrl, "/deliver", "{}", signRequest(OTHER_SECRET, "{}"));
     responses.push({ label: "worker, wrong secret", text: await unsigned.text(), mayShow: [] });
     expect(unsigned.status).toBe(401);
 
@@ -226,17 +224,17 @@ describe("secrets", () => {
     for (const [lane, id] of failing) {
       await poll(
         async () => {
-          const r = await call("poll job", "GET", `/api/targets/${lane}/jobs/${id}`, { key });
+          const r = await call("poll job", "GET", jobPath(lane, id), { key });
           return r.body.status === "error" ? r : undefined;
         },
         { timeoutMs: 60_000, intervalMs: 250, label: `http-request job ${id} to fail` },
       );
-      const job = await call("get failed job", "GET", `/api/targets/${lane}/jobs/${id}`, { key });
+      const job = await call("get failed job", "GET", jobPath(lane, id), { key });
       for (const secret of [URL_TOKEN, BEARER, URL_PASSWORD]) {
         expect(JSON.stringify([job.body.error, job.body.result])).not.toContain(secret);
       }
-      const logLines = await call("job logs", "GET", `/api/targets/${lane}/jobs/${id}/logs/`, { key });
-      const exchanges = await call("job http exchanges", "GET", `/api/targets/${lane}/jobs/${id}/http_exchanges/`, {
+      const logLines = await call("job logs", "GET", `${jobPath(lane, id)}/logs/`, { key });
+      const exchanges = await call("job http exchanges", "GET", `${jobPath(lane, id)}/http_exchanges/`, {
         key,
       });
       for (const r of [logLines, exchanges]) {

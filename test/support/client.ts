@@ -5,9 +5,17 @@ import { poll } from "./poll.ts";
 
 export const jobPath = (targetId: string, jobId: string) => `/api/targets/${targetId}/jobs/${jobId}`;
 
+/** A timestamp as the API answers it: UTC, milliseconds, and `+00:00` (legacy-use's format). */
+export const ISO_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/;
+
+export interface TenantClientOptions {
+  /** How long waitStatus waits when a call gives no timeout (ms; 20 s unless given). */
+  waitMs?: number;
+}
+
 export type TenantClient = ReturnType<typeof tenantClient>;
 
-export function tenantClient(t: Pick<TestApp, "api">, key: string) {
+export function tenantClient(t: Pick<TestApp, "api">, key: string, { waitMs = 20_000 }: TenantClientOptions = {}) {
   const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse> =>
     t.api(key, method, path, body, headers);
   const client = {
@@ -34,13 +42,18 @@ export function tenantClient(t: Pick<TestApp, "api">, key: string) {
     async get(targetId: string, jobId: string) {
       return (await api("GET", jobPath(targetId, jobId))).body;
     },
+    /** The job's status as the API answers it now. */
+    async status(targetId: string, jobId: string): Promise<string> {
+      return (await client.get(targetId, jobId)).status;
+    },
     /** The contents of the job's log lines, oldest first. */
     async logs(targetId: string, jobId: string): Promise<unknown[]> {
       const r = await api("GET", `${jobPath(targetId, jobId)}/logs/`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
       return r.body.map((l: { content: unknown }) => l.content);
     },
     /** Polls until the job has one of the statuses; returns the job. */
-    waitStatus(targetId: string, jobId: string, want: string | string[], timeoutMs = 20_000) {
+    waitStatus(targetId: string, jobId: string, want: string | string[], timeoutMs = waitMs) {
       const wanted = ([] as string[]).concat(want);
       return poll(
         async () => {
@@ -50,6 +63,26 @@ export function tenantClient(t: Pick<TestApp, "api">, key: string) {
         { timeoutMs, intervalMs: 50, label: `job ${jobId} to be ${wanted.join("|")}` },
       );
     },
+    /**
+     * Cancels each of the tenant's running jobs and waits for it to end canceled, ignoring
+     * failures: for a file's afterAll, as a long sleep still running would hold the shutdown.
+     */
+    async cancelRunning() {
+      const running = await api("GET", "/api/jobs/?status=running&limit=1000");
+      for (const j of running.body?.jobs ?? []) {
+        await api("POST", `${jobPath(j.target_id, j.id)}/cancel/`);
+        await client.waitStatus(j.target_id, j.id, "canceled").catch(() => {});
+      }
+    },
   };
   return client;
+}
+
+/** A new tenant (made through the admin API) and its client. */
+export async function newTenant(
+  t: Pick<TestApp, "api" | "tenant">,
+  opts?: TenantClientOptions,
+): Promise<TenantClient & { id: string }> {
+  const { id, key } = await t.tenant();
+  return Object.assign(tenantClient(t, key, opts), { id });
 }

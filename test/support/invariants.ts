@@ -35,6 +35,7 @@
 //           are transient: a run handed over less than `graceMs` ago may still be NOT_FOUND (the
 //           engine registers it after answering the trigger), and a run whose last attempt ended
 //           "retry" is reported FAILED until the retry starts (within the 30 s backoff + `graceMs`).
+import { mapLimit } from "@switchyard/core";
 import { type Db, jobAttempts, jobLogs, jobs, type Tx } from "@switchyard/db";
 import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 
@@ -350,7 +351,10 @@ function fifoProblems(
   concurrentMs: number,
 ): string[] {
   const out: string[] = [];
-  const concurrent = (a: JobRow, b: JobRow) => Math.abs(a.createdAt.getTime() - b.createdAt.getTime()) <= concurrentMs;
+  // Strict by default: two creates in the same millisecond are not concurrent (Date has ms
+  // precision, so with `<=` every such pair would be excused, and a real inversion missed).
+  const concurrent = (a: JobRow, b: JobRow) =>
+    concurrentMs > 0 && Math.abs(a.createdAt.getTime() - b.createdAt.getTime()) <= concurrentMs;
   const started = targetJobs
     .map((job) => ({ job, first: attemptsByJob.get(job.id)?.[0]?.startedAt }))
     .filter((x): x is { job: JobRow; first: Date } => x.first !== undefined)
@@ -388,19 +392,6 @@ function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
     if (list) list.push(r);
     else out.set(k, [r]);
   }
-  return out;
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  });
-  await Promise.all(lanes);
   return out;
 }
 
