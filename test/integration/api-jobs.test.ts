@@ -211,7 +211,7 @@ describe("create and get", () => {
       earlierCreated = r;
     });
     const outer = t.database.db.transaction(async (tx) => {
-      const job = await Jobs.create(coreDeps(tx as unknown as Db, hatchet()), tenant.id, targetId, {
+      const { job } = await Jobs.create(coreDeps(tx as unknown as Db, hatchet()), tenant.id, targetId, {
         api_name: "echo",
         parameters: {},
       });

@@ -18,6 +18,7 @@ export function statusFor(code: ErrorCode): number {
       return 415;
     case "request.invalid":
     case "worker.unreachable":
+    case "idempotency.key_reused":
       return 422;
     case "tenant.not_found":
     case "target.not_found":

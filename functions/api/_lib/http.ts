@@ -15,10 +15,12 @@ export const MAX_BODY_BYTES = 256 * 1024;
 type Schema = z.ZodMiniType;
 type Out<S> = S extends z.ZodMiniType ? z.output<S> : undefined;
 
-export interface Request<P, Q, B> {
+export interface Request<P, Q, B, H = undefined> {
   path: P;
   query: Q;
   body: B;
+  /** The request headers the route declares (names in lower case). */
+  headers: H;
   /** The caller's tenant (tenant routes) or "" (admin and public routes). */
   tenantId: string;
   deps: Deps;
@@ -31,9 +33,14 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
-export function route<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined>(
-  spec: { auth: "tenant" | "admin" | "none"; path?: P; query?: Q; body?: B },
-  fn: (req: Request<Out<P>, Out<Q>, Out<B>>) => Promise<Reply | object>,
+export function route<
+  P extends Schema | undefined,
+  Q extends Schema | undefined,
+  B extends Schema | undefined,
+  H extends Schema | undefined = undefined,
+>(
+  spec: { auth: "tenant" | "admin" | "none"; path?: P; query?: Q; body?: B; headers?: H },
+  fn: (req: Request<Out<P>, Out<Q>, Out<B>, Out<H>>) => Promise<Reply | object>,
 ) {
   const base = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().use(httpHeaderNormalizer());
   const withBody = spec.body
@@ -46,10 +53,11 @@ export function route<P extends Schema | undefined, Q extends Schema | undefined
       path: parse(spec.path, event.pathParameters ?? {}, "path"),
       query: parse(spec.query, event.queryStringParameters ?? {}, "query"),
       body: parse(spec.body, (event as { body?: unknown }).body, "body"),
+      headers: parse(spec.headers, event.headers, "headers"),
       tenantId,
       deps: d,
       event,
-    } as Request<Out<P>, Out<Q>, Out<B>>;
+    } as Request<Out<P>, Out<Q>, Out<B>, Out<H>>;
     const out = await fn(req);
     const reply: Reply = isReply(out) ? out : { body: out };
     return json(reply.status ?? 200, reply.body, reply.headers);

@@ -41,6 +41,14 @@ export const JobCreate = z.object({
   status: z.optional(JOB_STATUS),
 });
 export const ResolveBody = z.record(z.string(), z.unknown());
+/** The Idempotency-Key header of a create: 1 to 255 printable ASCII characters. */
+export const IdempotencyKey = z.object({
+  "idempotency-key": z.optional(
+    z
+      .string()
+      .check(z.regex(/^[\x21-\x7e]{1,255}$/, { error: "Idempotency-Key must be 1 to 255 printable ASCII characters" })),
+  ),
+});
 
 /** Unknown fields are kept as the target's metadata (legacy-use sends its connection settings). */
 export const TargetCreate = z.looseObject({ name: text(1, 200), type: z.optional(text(1, 100)) });

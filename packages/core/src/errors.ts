@@ -18,6 +18,7 @@ export const ErrorCodes = [
   "job.unknown_type",
   "job.invalid_parameters",
   "job.illegal_transition",
+  "idempotency.key_reused",
   "worker.not_found",
   "worker.unreachable",
   "worker.name_taken",

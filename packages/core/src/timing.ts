@@ -37,6 +37,8 @@ export interface Timing {
    * longer attempt run on past it. Engine v0.105.0 aborts its calls after 25 s.
    */
   operatorCallMs: number;
+  /** How long an Idempotency-Key of a create answers the job it made. */
+  idempotencyRetentionMs: number;
   /** How long a stopping relay waits for its running deliveries. */
   drainMs: number;
   /** How often the relay refreshes the workers' health and job types. */
@@ -54,6 +56,7 @@ export const defaultTiming: Timing = {
   heldRunMs: 180_000,
   busyRecheckMs: 500,
   operatorCallMs: 20_000,
+  idempotencyRetentionMs: 24 * 60 * 60_000,
   drainMs: 30_000,
   workerRefreshMs: 30_000,
 };

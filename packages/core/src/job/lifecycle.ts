@@ -16,6 +16,7 @@ import { randomUUID } from "node:crypto";
 import {
   type Db,
   type DbOrTx,
+  idempotencyKeys,
   type JobStatus,
   jobAttempts,
   jobHttpExchanges,
@@ -47,6 +48,8 @@ export interface CreateInput {
   targetId: string;
   apiName: string;
   parameters: Record<string, unknown>;
+  /** The client's Idempotency-Key and a hash of its request: a second create with the key makes no job. */
+  idempotency?: { key: string; requestHash: string; retentionMs: number };
 }
 
 /**
@@ -59,15 +62,29 @@ export interface CreateInput {
  */
 export async function create(db: Db, input: CreateInput, wake: Wake): Promise<JobRow | undefined> {
   const columns = Object.entries(getTableColumns(jobs));
+  const id = randomUUID();
+  const { idempotency: key } = input;
+  // With a key, the job is made only if the key's row is: a concurrent create with the same key
+  // waits for this one's commit, then finds the key taken (an expired key is taken over).
+  const keyed = key
+    ? sql`, keyed as (
+      insert into ${idempotencyKeys} (tenant_id, key, request_hash, job_id)
+      select tenant_id, ${key.key}, ${key.requestHash}, ${id} from locked
+      on conflict (tenant_id, key) do update
+        set request_hash = excluded.request_hash, job_id = excluded.job_id, created_at = now()
+        where ${idempotencyKeys.createdAt} < now() - make_interval(secs => ${seconds(key.retentionMs)})
+      returning job_id
+    )`
+    : sql``;
   const result = await db.execute<Record<string, unknown>>(sql`
     with locked as (
       select id, tenant_id from ${targets}
       where id = ${input.targetId} and tenant_id = ${input.tenantId} and archived_at is null
       for share
-    ), job as (
+    )${keyed}, job as (
       insert into ${jobs} (id, tenant_id, target_id, api_name, parameters, status)
-      select ${randomUUID()}, tenant_id, id, ${input.apiName}, ${JSON.stringify(input.parameters)}::jsonb, 'queued'
-      from locked
+      select ${id}, tenant_id, id, ${input.apiName}, ${JSON.stringify(input.parameters)}::jsonb, 'queued'
+      from locked ${key ? sql`where exists (select 1 from keyed)` : sql``}
       returning *
     ), first_log as (
       insert into ${jobLogs} (job_id, log_type, content)
@@ -83,6 +100,28 @@ export async function create(db: Db, input: CreateInput, wake: Wake): Promise<Jo
   return Object.fromEntries(
     columns.map(([key, column]) => [key, raw[key] == null ? null : column.mapFromDriverValue(raw[key])]),
   ) as JobRow;
+}
+
+/** The job an Idempotency-Key made within the retention window, and the hash of its request. */
+export async function findIdempotencyKey(db: Db, tenantId: string, key: string, retentionMs: number) {
+  const [row] = await db
+    .select({ jobId: idempotencyKeys.jobId, requestHash: idempotencyKeys.requestHash })
+    .from(idempotencyKeys)
+    .where(
+      and(
+        eq(idempotencyKeys.tenantId, tenantId),
+        eq(idempotencyKeys.key, key),
+        sql`${idempotencyKeys.createdAt} >= now() - make_interval(secs => ${seconds(retentionMs)})`,
+      ),
+    );
+  return row;
+}
+
+/** Forgets Idempotency-Keys older than the retention window. */
+export async function purgeIdempotencyKeys(db: Db, retentionMs: number): Promise<void> {
+  await db
+    .delete(idempotencyKeys)
+    .where(sql`${idempotencyKeys.createdAt} < now() - make_interval(secs => ${seconds(retentionMs)})`);
 }
 
 export type UserAction = "cancel" | "interrupt" | "resume" | "resolve";

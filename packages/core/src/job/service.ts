@@ -1,5 +1,6 @@
 // The job verbs behind the API. Each verb checks that the tenant owns the target and the job (a
 // foreign id is "not found"), then applies one lifecycle transition and lets dispatch know.
+import { createHash } from "node:crypto";
 import { type Db, type JobStatus, jobHttpExchanges, jobLogs, jobs } from "@switchyard/db";
 import { and, asc, count, desc, eq } from "drizzle-orm";
 import type { Deps } from "../deps.ts";
@@ -14,23 +15,75 @@ export interface CreateJobInput {
   parameters: Record<string, unknown>;
 }
 
-export async function create(deps: Deps, tenantId: string, targetId: string, input: CreateJobInput): Promise<JobView> {
+/** A create's outcome: the job, and whether an earlier create with the same Idempotency-Key made it. */
+export interface Created {
+  job: JobView;
+  replayed: boolean;
+}
+
+export async function create(
+  deps: Deps,
+  tenantId: string,
+  targetId: string,
+  input: CreateJobInput,
+  idempotencyKey?: string,
+): Promise<Created> {
   const target = await requireTarget(deps.db, tenantId, targetId);
   if (target.archivedAt) throw archived(targetId);
+  // The request as sent (before coercion): a retry sends the same bytes, so the same hash.
+  const idempotency = idempotencyKey
+    ? {
+        key: idempotencyKey,
+        requestHash: sha256(JSON.stringify([targetId, input.api_name, input.parameters])),
+        retentionMs: deps.timing.idempotencyRetentionMs,
+      }
+    : undefined;
+  if (idempotency) {
+    const replay = await replayed(deps.db, tenantId, idempotency);
+    if (replay) return { job: replay, replayed: true };
+    // Keys past the retention window are forgotten now and then, not on every create.
+    if (Math.random() < 0.01) await Lifecycle.purgeIdempotencyKeys(deps.db, idempotency.retentionMs);
+  }
   const parameters = await validateJobParameters(deps.db, input.api_name, input.parameters);
   const row = await Lifecycle.create(
     deps.db,
-    { tenantId, targetId, apiName: input.api_name, parameters },
+    { tenantId, targetId, apiName: input.api_name, parameters, idempotency },
     deps.host.wake,
   );
   if (!row) {
-    // Archived or deleted since the read above: answer as that read would have.
+    // A concurrent create with the same key won (its job is the answer), or the target was
+    // archived or deleted since the read above: answer as that read would have.
+    const replay = idempotency && (await replayed(deps.db, tenantId, idempotency));
+    if (replay) return { job: replay, replayed: true };
     await requireTarget(deps.db, tenantId, targetId);
     throw archived(targetId);
   }
   await deps.host.afterCommit(targetId);
-  return jobView(row);
+  return { job: jobView(row), replayed: false };
 }
+
+/** The job an earlier create with this key made; refused when that create's request differed. */
+async function replayed(
+  db: Db,
+  tenantId: string,
+  idempotency: { key: string; requestHash: string; retentionMs: number },
+) {
+  const earlier = await Lifecycle.findIdempotencyKey(db, tenantId, idempotency.key, idempotency.retentionMs);
+  if (!earlier) return undefined;
+  if (earlier.requestHash !== idempotency.requestHash) {
+    throw new SwitchyardError(
+      "idempotency.key_reused",
+      "This Idempotency-Key was used for a different request; use a new key for a new job",
+    );
+  }
+  const [row] = await db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.id, earlier.jobId), eq(jobs.tenantId, tenantId)));
+  return row && jobView(row);
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 const archived = (targetId: string) =>
   new SwitchyardError("target.archived", `Target ${targetId} is archived and takes no new jobs`);

@@ -113,3 +113,20 @@ export const jobAttempts = pgTable(
     index("job_attempts_target_idx").on(t.targetId, t.startedAt),
   ],
 );
+
+/**
+ * Idempotency keys of job creates (the `Idempotency-Key` header): a repeated create with the same
+ * key and body answers the job the first one made, within the retention window.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    tenantId: belongsTo("tenant_id", () => tenants),
+    key: text("key").notNull(),
+    /** SHA-256 of the request (target, job type, parameters as sent). */
+    requestHash: text("request_hash").notNull(),
+    jobId: uuid("job_id").notNull(),
+    createdAt: writtenAt("created_at"),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key] }), index("idempotency_keys_created_idx").on(t.createdAt)],
+);
