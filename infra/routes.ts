@@ -41,6 +41,8 @@ export const apiRoutes: readonly ApiRoute[] = [
   r("GET", "/api/jobs/queue/status", "queue/status", "tenant"),
   r("POST", "/api/jobs/queue/resync", "queue/resync", "tenant"),
   r("GET", "/api/diagnostics", "diagnostics", "tenant"),
+  // the job types jobs may be created of, with their parameters' JSON Schema
+  r("GET", "/api/job-types/", "job-types/list", "tenant"),
   // targets (legacy-use's target routes)
   r("GET", "/api/targets/", "targets/list", "tenant"),
   r("POST", "/api/targets/", "targets/create", "tenant"),

@@ -425,6 +425,26 @@ describe("logs and HTTP exchanges", () => {
     expect(none.body).toEqual([]);
   });
 
+  it("answers only the lines after ?after=<id>, so a client can follow a job without reading it all again", async () => {
+    const { targetId, jobId } = await successJob();
+    const all = (await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/`)).body as Array<{ id: number }>;
+    expect(all.length).toBeGreaterThan(2);
+    const [first, second] = all;
+    const after = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/?after=${first?.id}`);
+    expect(after.status).toBe(200);
+    expect(after.body).toEqual(all.slice(1));
+    const tail = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/?after=${all.at(-1)?.id}`);
+    expect(tail.body).toEqual([]);
+    expect((await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/?after=${second?.id}`)).body).toEqual(
+      all.slice(2),
+    );
+    for (const bad of ["-1", "x", "1.5"]) {
+      const r = await t.api(key, "GET", `${jobPath(targetId, jobId)}/logs/?after=${bad}`);
+      expect(r.status).toBe(422);
+      expect(r.body.code).toBe("request.invalid");
+    }
+  });
+
   it("records an http-request job's exchange with credentials redacted", async () => {
     const seen: IncomingHttpHeaders[] = [];
     const server = createServer((req, res) => {

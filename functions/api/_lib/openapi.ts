@@ -12,7 +12,7 @@ const specs: Record<string, Spec> = {
   "GET /api/targets/{target_id}/jobs/{job_id}": { summary: "Get a job", path: S.JobPath },
   "POST /api/targets/{target_id}/jobs/{job_id}/interrupt/": { summary: "Interrupt a job", path: S.JobPath },
   "POST /api/targets/{target_id}/jobs/{job_id}/cancel/": { summary: "Cancel a job", path: S.JobPath },
-  "GET /api/targets/{target_id}/jobs/{job_id}/logs/": { summary: "A job's logs", path: S.JobPath },
+  "GET /api/targets/{target_id}/jobs/{job_id}/logs/": { summary: "A job's logs", path: S.JobPath, query: S.LogsQuery },
   "GET /api/targets/{target_id}/jobs/{job_id}/http_exchanges/": { summary: "A job's HTTP exchanges", path: S.JobPath },
   "POST /api/targets/{target_id}/jobs/{job_id}/resolve/": {
     summary: "Resolve a paused or failed job",
@@ -22,7 +22,8 @@ const specs: Record<string, Spec> = {
   "POST /api/targets/{target_id}/jobs/{job_id}/resume/": { summary: "Resume a paused or failed job", path: S.JobPath },
   "GET /api/jobs/queue/status": { summary: "Queue status per target" },
   "POST /api/jobs/queue/resync": { summary: "Reconcile Postgres with Hatchet" },
-  "GET /api/diagnostics": { summary: "Health of Postgres, Hatchet, the relay and webhook workers" },
+  "GET /api/diagnostics": { summary: "Health of Postgres, Hatchet, what delivers runs, and the webhook workers" },
+  "GET /api/job-types/": { summary: "The job types jobs may be created of, with their parameters' JSON Schema" },
   "GET /api/targets/": { summary: "List targets", query: S.ListTargetsQuery },
   "POST /api/targets/": { summary: "Create a target", body: S.TargetCreate },
   "GET /api/targets/{target_id}": { summary: "Get a target", path: S.TargetPath },

@@ -24,6 +24,10 @@ export const ListAllJobsQuery = z.object({
   api_name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
 });
 export const PageQuery = z.object(page);
+/** `after`: the id of the last log line the client has; only newer lines are answered. */
+export const LogsQuery = z.object({
+  after: z.optional(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER))),
+});
 export const ListTargetsQuery = z.object({
   include_archived: z._default(
     z.pipe(

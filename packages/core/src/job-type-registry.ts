@@ -70,6 +70,24 @@ export async function findJobType(db: Db, name: string): Promise<KnownJobType | 
   );
 }
 
+/**
+ * The job types tenants may create jobs of, one entry per name (from a healthy worker when one
+ * serves it): what `GET /api/job-types/` answers.
+ */
+export async function catalog(db: Db) {
+  const rows = await db
+    .selectDistinctOn([workerJobTypes.name], { type: workerJobTypes })
+    .from(workerJobTypes)
+    .innerJoin(webhookWorkers, eq(webhookWorkers.id, workerJobTypes.workerId))
+    .orderBy(workerJobTypes.name, desc(webhookWorkers.healthy), desc(webhookWorkers.updatedAt));
+  return rows.map(({ type }) => ({
+    name: type.name,
+    description: type.description,
+    parameters: type.parameterSchema,
+    defaults: { timeout_seconds: type.timeoutSeconds, retries: type.retries },
+  }));
+}
+
 /** Where the relay delivers a run of the job type: the same worker, with its signing secret. */
 export async function findDelivery(db: Db, name: string) {
   const row = await servedBy(db, name);

@@ -2,7 +2,7 @@
 // foreign id is "not found"), then applies one lifecycle transition and lets dispatch know.
 import { createHash } from "node:crypto";
 import { type Db, type JobStatus, jobHttpExchanges, jobLogs, jobs } from "@switchyard/db";
-import { and, asc, count, desc, eq } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt } from "drizzle-orm";
 import type { Deps } from "../deps.ts";
 import { notFound, SwitchyardError } from "../errors.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
@@ -171,10 +171,15 @@ async function userAction(
   return { message: messageFor(action, jobId, done.job.status), job: jobView(done.job) };
 }
 
-export async function logs(db: Db, tenantId: string, targetId: string, jobId: string) {
+/** The job's log lines, oldest first; with `after`, only the lines newer than that line's id. */
+export async function logs(db: Db, tenantId: string, targetId: string, jobId: string, page: { after?: number } = {}) {
   await requireTarget(db, tenantId, targetId);
   await requireJob(db, tenantId, targetId, jobId);
-  const rows = await db.select().from(jobLogs).where(eq(jobLogs.jobId, jobId)).orderBy(asc(jobLogs.id));
+  const rows = await db
+    .select()
+    .from(jobLogs)
+    .where(and(eq(jobLogs.jobId, jobId), page.after === undefined ? undefined : gt(jobLogs.id, page.after)))
+    .orderBy(asc(jobLogs.id));
   return rows.map((r) => ({
     id: r.id,
     job_id: r.jobId,
