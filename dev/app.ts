@@ -17,7 +17,7 @@ import {
 import { hatchetClient, registerJobTask } from "@switchyard/hatchet/sdk";
 import { type Relay, startRelayProcess } from "@switchyard/relay";
 import { Workers } from "@switchyard/workers";
-import { apiRoutes, workerFunction } from "../infra/routes.ts";
+import { apiRoutes, corsPolicy, notFoundHandler, workerFunction } from "../infra/routes.ts";
 import { startLocalServer } from "./local-server.ts";
 
 export const ROOT = join(import.meta.dirname, "..");
@@ -70,6 +70,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     if (roles.includes("api")) {
       const api = await startLocalServer({
         routes: apiRoutes,
+        notFound: notFoundHandler,
+        cors: corsPolicy,
         root: ROOT,
         port: opts.apiPort ?? 3000,
         host: process.env.HOST,

@@ -214,6 +214,33 @@ function responseStream(res: ServerResponse): Writable & { setMeta(meta: APIGate
   });
 }
 
+export interface CorsPolicy {
+  allowOrigins: readonly string[];
+  allowMethods: readonly string[];
+  allowHeaders: readonly string[];
+  exposeHeaders: readonly string[];
+  maxAgeSeconds: number;
+}
+
+const isPreflight = (req: IncomingMessage) =>
+  req.method === "OPTIONS" &&
+  req.headers.origin !== undefined &&
+  req.headers["access-control-request-method"] !== undefined;
+
+/** The CORS headers API Gateway adds for a request from an allowed origin (answers and preflights alike). */
+function applyCors(req: IncomingMessage, res: ServerResponse, cors: CorsPolicy): void {
+  const origin = req.headers.origin;
+  if (!origin || !(cors.allowOrigins.includes("*") || cors.allowOrigins.includes(origin))) return;
+  res.setHeader("access-control-allow-origin", cors.allowOrigins.includes("*") ? "*" : origin);
+  if (isPreflight(req)) {
+    res.setHeader("access-control-allow-methods", cors.allowMethods.join(","));
+    res.setHeader("access-control-allow-headers", cors.allowHeaders.join(","));
+    res.setHeader("access-control-max-age", String(cors.maxAgeSeconds));
+  } else if (cors.exposeHeaders.length > 0) {
+    res.setHeader("access-control-expose-headers", cors.exposeHeaders.join(","));
+  }
+}
+
 function sendMessage(res: ServerResponse, status: number, message: string): void {
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   res.writeHead(status, { "content-type": "application/json" });
@@ -241,6 +268,10 @@ export async function startLocalServer(opts: {
   log?: (line: string) => void;
   /** Called after each request is answered (and its handler has returned). */
   onResponse?: (method: string, path: string, status: number) => void;
+  /** The handler for a method and path no route has (API Gateway's `$default` route). */
+  notFound?: string;
+  /** Answer preflights and add CORS headers as API Gateway does with this policy. */
+  cors?: CorsPolicy;
 }): Promise<{ url: string; port: number; close(): Promise<void> }> {
   const { routes, root, host = "127.0.0.1", timeoutMs = 30_000, maxBodyBytes = 10 * 1024 * 1024 } = opts;
   const log = opts.log ?? ((line: string) => console.log(line));
@@ -261,8 +292,14 @@ export async function startLocalServer(opts: {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     try {
       const body = await readBody(req, maxBodyBytes);
-      const match = matchRoute(routes, method, path);
-      if (!body) sendMessage(res, 413, "Request Entity Too Large");
+      const match =
+        matchRoute(routes, method, path) ??
+        (opts.notFound
+          ? { route: { method, path: "$default", handler: opts.notFound }, pathParameters: {} }
+          : undefined);
+      if (opts.cors) applyCors(req, res, opts.cors);
+      if (opts.cors && isPreflight(req)) res.writeHead(204).end();
+      else if (!body) sendMessage(res, 413, "Request Entity Too Large");
       else if (!match) sendMessage(res, 404, "Not Found");
       else {
         const handler = await getHandler(match.route.handler);

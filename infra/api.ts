@@ -4,7 +4,7 @@
 import { delivery } from "./delivery.ts";
 import { hatchetEnv } from "./hatchet.ts";
 import { databaseUrl, db, vpc } from "./network.ts";
-import { apiRoutes, routeKey } from "./routes.ts";
+import { apiRoutes, corsPolicy, notFoundHandler, routeKey } from "./routes.ts";
 import { adminKey, hatchetToken } from "./secrets.ts";
 
 // Per-stage limits for every route: they keep a runaway client from exhausting the database
@@ -13,6 +13,14 @@ const THROTTLE = { throttlingBurstLimit: 100, throttlingRateLimit: 50 };
 
 export const api = new sst.aws.ApiGatewayV2("Api", {
   link: [db, hatchetToken, adminKey],
+  // The same policy the local server answers with (infra/routes.ts).
+  cors: {
+    allowOrigins: [...corsPolicy.allowOrigins],
+    allowMethods: [...corsPolicy.allowMethods],
+    allowHeaders: [...corsPolicy.allowHeaders],
+    exposeHeaders: [...corsPolicy.exposeHeaders],
+    maxAge: `${corsPolicy.maxAgeSeconds} seconds`,
+  },
   transform: {
     stage: (args) => {
       args.defaultRouteSettings = THROTTLE;
@@ -20,9 +28,13 @@ export const api = new sst.aws.ApiGatewayV2("Api", {
   },
 });
 
-for (const route of apiRoutes) {
-  api.route(routeKey(route), {
-    handler: route.handler,
+// Every route, and $default for anything else (the API's 404 shape instead of API Gateway's).
+for (const [key, handler] of [
+  ...apiRoutes.map((route) => [routeKey(route), route.handler] as const),
+  ["$default", notFoundHandler] as const,
+]) {
+  api.route(key, {
+    handler,
     runtime: "nodejs22.x",
     architecture: "arm64",
     memory: "512 MB",

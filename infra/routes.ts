@@ -60,6 +60,22 @@ export const apiRoutes: readonly ApiRoute[] = [
   r("GET", "/api/openapi.json", "openapi", "none"),
 ];
 
+/** What answers a method and path no route has: API Gateway's `$default` route, and the local server. */
+export const notFoundHandler = "functions/api/not-found.handler";
+
+/**
+ * The API's CORS policy, as API Gateway applies it (infra/api.ts) and the local server mimics it:
+ * any origin (the API authenticates by key, not by cookie), the methods and request headers the
+ * routes use, and the response headers a browser client may read.
+ */
+export const corsPolicy = {
+  allowOrigins: ["*"],
+  allowMethods: ["GET", "POST", "PUT", "DELETE"],
+  allowHeaders: ["content-type", "x-api-key", "x-admin-key", "idempotency-key"],
+  exposeHeaders: ["retry-after", "idempotent-replayed", "x-total-count"],
+  maxAgeSeconds: 86_400,
+} as const;
+
 /**
  * The webhook worker function: one Lambda behind a Function URL (response streaming). The engine's
  * HTTP operator calls /operator/* (direct mode), the relay /health and /deliver (relay mode).

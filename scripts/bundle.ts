@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build, type Plugin } from "esbuild";
-import { apiRoutes, workerFunction } from "../infra/routes.ts";
+import { apiRoutes, notFoundHandler, workerFunction } from "../infra/routes.ts";
 
 export const ROOT = join(import.meta.dirname, "..");
 
@@ -23,6 +23,7 @@ export interface LambdaFunction {
 export function lambdaFunctions(): LambdaFunction[] {
   const handlers = [
     ...new Set<string>(apiRoutes.map((r) => r.handler)),
+    notFoundHandler,
     workerFunction.handler,
     "functions/register-worker.handler",
   ];

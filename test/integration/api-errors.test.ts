@@ -287,6 +287,51 @@ describe("404", () => {
       expect((await t.api(key, "POST", `/api/targets/${done.targetId}/jobs`, { api_name: "echo" })).status).toBe(404);
     });
   });
+
+  it("a method and path no route has: route.not_found, in the error shape, with or without a key or body", async () => {
+    await nothingWritten(async () => {
+      const cases: Array<[string, string, string, unknown?]> = [
+        [key, "GET", "/api/jobs"],
+        ["", "GET", "/api/nowhere"],
+        [key, "PATCH", "/api/targets/"],
+        [key, "POST", "/api/jobs/", { api_name: "echo" }],
+        ["", "GET", "/api/targets/%E0%A4%A/jobs/"],
+      ];
+      for (const [k, method, path, body] of cases) {
+        const r = await t.api(k, method, path, body);
+        expectError(r, 404, "route.not_found");
+        expect(r.body.detail).toMatch(/^No route for [A-Z]+ \/api\/.*; the routes are in \/api\/openapi\.json$/);
+      }
+    });
+  });
+});
+
+describe("CORS, as API Gateway answers it", () => {
+  const origin = { origin: "https://console.example.com" };
+
+  it("answers a preflight with the methods and headers the routes use", async () => {
+    const r = await fetch(`${t.apiUrl}/api/targets/`, {
+      method: "OPTIONS",
+      headers: { ...origin, "access-control-request-method": "POST", "access-control-request-headers": "x-api-key" },
+    });
+    expect(r.status).toBe(204);
+    expect(r.headers.get("access-control-allow-origin")).toBe("*");
+    expect(r.headers.get("access-control-allow-methods")).toBe("GET,POST,PUT,DELETE");
+    expect(r.headers.get("access-control-allow-headers")).toBe("content-type,x-api-key,x-admin-key,idempotency-key");
+    expect(r.headers.get("access-control-max-age")).toBe("86400");
+  });
+
+  it("lets a browser read answers and their headers, errors included", async () => {
+    const ok = await t.api(key, "GET", "/api/jobs/", undefined, origin);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("access-control-allow-origin")).toBe("*");
+    expect(ok.headers.get("access-control-expose-headers")).toBe("retry-after,idempotent-replayed,x-total-count");
+    const refused = await t.api("", "GET", "/api/jobs/", undefined, origin);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("access-control-allow-origin")).toBe("*");
+    // Without an Origin (not a browser), nothing is added.
+    expect((await t.api(key, "GET", "/api/jobs/")).headers.get("access-control-allow-origin")).toBeNull();
+  });
 });
 
 describe("409", () => {

@@ -20,6 +20,7 @@ export function statusFor(code: ErrorCode): number {
     case "worker.unreachable":
     case "idempotency.key_reused":
       return 422;
+    case "route.not_found":
     case "tenant.not_found":
     case "target.not_found":
     case "job.not_found":

@@ -39,13 +39,23 @@ export function route<
   B extends Schema | undefined,
   H extends Schema | undefined = undefined,
 >(
-  spec: { auth: "tenant" | "admin" | "none"; path?: P; query?: Q; body?: B; headers?: H },
+  spec: {
+    auth: "tenant" | "admin" | "none";
+    path?: P;
+    query?: Q;
+    body?: B;
+    headers?: H;
+    /** Takes any body unread (the not-found route), instead of refusing one where none is declared. */
+    anyBody?: boolean;
+  },
   fn: (req: Request<Out<P>, Out<Q>, Out<B>, Out<H>>) => Promise<Reply | object>,
 ) {
   const base = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().use(httpHeaderNormalizer());
   const withBody = spec.body
     ? base.use(bodyRules()).use(httpJsonBodyParser({ disableContentTypeError: false }))
-    : base.use(noBody());
+    : spec.anyBody
+      ? base
+      : base.use(noBody());
   return withBody.use(errorReply()).handler(async (event) => {
     const d = deps();
     const tenantId = await authenticate(spec.auth, event, d);

@@ -9,6 +9,7 @@ export const ErrorCodes = [
   "request.malformed_json",
   "request.unsupported_media_type",
   "request.too_large",
+  "route.not_found",
   "tenant.not_found",
   "tenant.name_taken",
   "target.not_found",
