@@ -2,7 +2,7 @@
 // adapter), the worker function in a process of its own, and in relay mode the relay in another,
 // run from its bundle as its container runs it. In direct mode the worker registers itself as the
 // engine's HTTP operator; in relay mode the test registers it, as the deploy's registrar does.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Timing } from "@switchyard/core";
 import type { DeliveryMode } from "@switchyard/hatchet";
@@ -35,6 +35,8 @@ export async function startProcesses(delivery: DeliveryMode, timing?: Partial<Ti
   };
   const first = await spawnWorker();
   // Inside the checkout: the bundle resolves Hatchet's SDK from its node_modules, as in the image.
+  // A fresh clone has no .switchyard yet.
+  await mkdir(join(ROOT, ".switchyard"), { recursive: true });
   const bundleDir = await mkdtemp(join(ROOT, ".switchyard", "relay-"));
   let spawnRelay = async (): Promise<Proc | undefined> => undefined;
   if (delivery === "relay") {
