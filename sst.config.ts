@@ -17,13 +17,15 @@ export default $config({
     await import("./infra/migrate.ts");
     await import("./infra/hatchet.ts");
     const { worker } = await import("./infra/worker.ts");
-    const { api } = await import("./infra/api.ts");
+    const { api, streams } = await import("./infra/api.ts");
     // Direct delivery (the default) runs nothing of switchyard's own all the time: the relay, a
     // Fargate service, exists only in relay mode.
     const relay = delivery === "relay" ? (await import("./infra/relay.ts")).relay : undefined;
     return {
       delivery,
       api: api.url,
+      // The log stream's origin (GET {logStream}/api/targets/…/jobs/…/logs/stream).
+      logStream: streams[0]?.url,
       worker: worker.url,
       ...(relay ? { relay: relay.service } : {}),
       database: db.host,

@@ -14,7 +14,7 @@ import {
   type HatchetSettings,
   hatchetSettingsFromEnv,
 } from "@switchyard/hatchet";
-import { hatchetClient, registerJobTask } from "@switchyard/hatchet/sdk";
+import { hatchetClient, registerTasks } from "@switchyard/hatchet/sdk";
 import { type Relay, startRelayProcess } from "@switchyard/relay";
 import { Workers } from "@switchyard/workers";
 import { apiRoutes, corsPolicy, notFoundHandler, workerFunction } from "../infra/routes.ts";
@@ -118,6 +118,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         database,
         settings: hatchetSettingsFromEnv(),
         timing: timingFromEnv(),
+        webhookPolicy: { allowLocal: process.env.SWITCHYARD_WEBHOOKS_ALLOW_LOCAL === "1" },
         slots: opts.slots,
         log: (l) => log(`[relay] ${l}`),
       });
@@ -139,7 +140,7 @@ async function registerDirect(db: Parameters<typeof Workers.upsert>[0], url: str
   const secret = process.env.WEBHOOK_SIGNING_SECRET;
   if (!secret) throw new Error("WEBHOOK_SIGNING_SECRET is not set");
   await Workers.upsert(db, { name: "local", url, secret });
-  await registerJobTask(hatchetClient(settings));
+  await registerTasks(hatchetClient(settings), timingFromEnv());
   await ensureOperator(new HatchetRest(settings), { name: "local", url, secret, namespace: settings.namespace });
 }
 

@@ -54,6 +54,8 @@ async function main() {
     const secrets = await localSecrets();
     process.env.WEBHOOK_SIGNING_SECRET ??= secrets.signing;
     process.env.SWITCHYARD_ADMIN_KEY ??= secrets.admin;
+    // Webhooks of a local run may go to receivers on this machine.
+    process.env.SWITCHYARD_WEBHOOKS_ALLOW_LOCAL ??= "1";
     process.env.DATABASE_POOL_MAX ??= "10";
   }
   const app = await startApp({

@@ -3,9 +3,10 @@
 // makes the worker its HTTP operator. Safe to repeat: an unchanged worker is only re-probed (its
 // job types follow the code just deployed) and keeps its operator. Failing here fails the deploy,
 // which is the point: a worker nobody can reach should not go unnoticed.
+import { timingFromEnv } from "@switchyard/core";
 import { sharedDatabase } from "@switchyard/db";
 import { deliveryFromEnv, ensureOperator, HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
-import { hatchetClient, registerJobTask } from "@switchyard/hatchet/sdk";
+import { hatchetClient, registerTasks } from "@switchyard/hatchet/sdk";
 import { Workers } from "@switchyard/workers";
 import { z } from "zod";
 
@@ -20,7 +21,7 @@ export const handler = async (event: unknown) => {
   let operator: string | undefined;
   if (delivery === "direct") {
     const settings = hatchetSettingsFromEnv();
-    await registerJobTask(hatchetClient(settings));
+    await registerTasks(hatchetClient(settings), timingFromEnv());
     operator = (await ensureOperator(new HatchetRest(settings), { name, url, secret, namespace: settings.namespace }))
       .name;
   }

@@ -28,26 +28,49 @@ export const api = new sst.aws.ApiGatewayV2("Api", {
   },
 });
 
-// Every route, and $default for anything else (the API's 404 shape instead of API Gateway's).
+/** What every API function is given. */
+const environment = {
+  DATABASE_URL: databaseUrl,
+  HATCHET_CLIENT_TOKEN: hatchetToken.value,
+  SWITCHYARD_ADMIN_KEY: adminKey.value,
+  SWITCHYARD_DELIVERY: delivery,
+  ...hatchetEnv,
+};
+const common = {
+  runtime: "nodejs22.x",
+  architecture: "arm64",
+  memory: "512 MB",
+  // The database proxy is only reachable inside the VPC.
+  vpc,
+  environment,
+} as const;
+
+// Every buffered route, and $default for anything else (the API's 404 shape instead of API
+// Gateway's).
 for (const [key, handler] of [
-  ...apiRoutes.map((route) => [routeKey(route), route.handler] as const),
+  ...apiRoutes.filter((route) => !route.stream).map((route) => [routeKey(route), route.handler] as const),
   ["$default", notFoundHandler] as const,
 ]) {
-  api.route(key, {
-    handler,
-    runtime: "nodejs22.x",
-    architecture: "arm64",
-    memory: "512 MB",
-    // API Gateway gives up on an integration after 30 seconds.
-    timeout: "29 seconds",
-    // The database proxy is only reachable inside the VPC.
-    vpc,
-    environment: {
-      DATABASE_URL: databaseUrl,
-      HATCHET_CLIENT_TOKEN: hatchetToken.value,
-      SWITCHYARD_ADMIN_KEY: adminKey.value,
-      SWITCHYARD_DELIVERY: delivery,
-      ...hatchetEnv,
-    },
-  });
+  // API Gateway gives up on an integration after 30 seconds.
+  api.route(key, { handler, timeout: "29 seconds", ...common });
 }
+
+/**
+ * The streaming routes (the log stream): API Gateway answers only when the function returns, so
+ * each is a function with a Function URL in RESPONSE_STREAM mode, reached at the same path under
+ * that URL. It authenticates by API key itself, as the API's routes do.
+ */
+export const streams = apiRoutes
+  .filter((route) => route.stream)
+  .map((route) => {
+    const name = route.handler.replace(/^functions\/api\//, "").replace(/\.handler$/, "");
+    return new sst.aws.Function(`Stream${name.replace(/(^|[^a-z])([a-z])/gi, (_, _s, c: string) => c.toUpperCase())}`, {
+      handler: route.handler,
+      url: { cors: { allowOrigins: ["*"], allowMethods: ["GET"], allowHeaders: ["x-api-key", "last-event-id"] } },
+      streaming: true,
+      // A follower reconnects with Last-Event-ID when the stream ends at the limit.
+      timeout: "15 minutes",
+      link: [db, hatchetToken, adminKey],
+      ...common,
+    });
+  });

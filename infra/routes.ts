@@ -13,6 +13,11 @@ export interface ApiRoute {
   /** `file.export`, relative to the repository root (SST's handler format). */
   handler: string;
   auth: Auth;
+  /**
+   * A response-streaming handler (Server-Sent Events). API Gateway buffers whole answers, so a
+   * deployment serves it from a Function URL of its own (infra/api.ts); the local server streams it.
+   */
+  stream?: true;
 }
 
 const J = "/api/targets/{target_id}/jobs/{job_id}";
@@ -34,6 +39,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   r("POST", `${J}/interrupt/`, "jobs/interrupt", "tenant"),
   r("POST", `${J}/cancel/`, "jobs/cancel", "tenant"),
   r("GET", `${J}/logs/`, "jobs/logs", "tenant"),
+  { ...r("GET", `${J}/logs/stream`, "jobs/logs-stream", "tenant"), stream: true },
   r("GET", `${J}/http_exchanges/`, "jobs/http-exchanges", "tenant"),
   r("POST", `${J}/resolve/`, "jobs/resolve", "tenant"),
   r("POST", `${J}/resume/`, "jobs/resume", "tenant"),
@@ -43,6 +49,11 @@ export const apiRoutes: readonly ApiRoute[] = [
   r("GET", "/api/diagnostics", "diagnostics", "tenant"),
   // the job types jobs may be created of, with their parameters' JSON Schema
   r("GET", "/api/job-types/", "job-types/list", "tenant"),
+  // completion webhooks: a tenant's endpoints and what was sent to them
+  r("POST", "/api/webhooks/", "webhooks/create", "tenant"),
+  r("GET", "/api/webhooks/", "webhooks/list", "tenant"),
+  r("DELETE", "/api/webhooks/{webhook_id}", "webhooks/delete", "tenant"),
+  r("GET", "/api/webhooks/{webhook_id}/deliveries/", "webhooks/deliveries", "tenant"),
   // targets (legacy-use's target routes)
   r("GET", "/api/targets/", "targets/list", "tenant"),
   r("POST", "/api/targets/", "targets/create", "tenant"),
@@ -58,6 +69,8 @@ export const apiRoutes: readonly ApiRoute[] = [
   r("DELETE", "/api/admin/workers/{worker_id}", "admin/worker-delete", "admin"),
   // the contract
   r("GET", "/api/openapi.json", "openapi", "none"),
+  // its reference page (Redoc, served by the API: a function of its own, its bundle holds Redoc)
+  r("GET", "/api/docs", "docs", "none"),
 ];
 
 /** What answers a method and path no route has: API Gateway's `$default` route, and the local server. */

@@ -30,6 +30,27 @@ const lambda = (globalThis as unknown as { awslambda?: LambdaStreamingGlobals })
 /** Answers `status` with `body` as JSON, once; later calls are ignored. */
 export type Respond = (status: number, body: unknown) => void;
 
+/** Sends the status and headers; the body is then written to the stream it returns. */
+export type OpenResponse = (meta: ResponseMeta) => Writable;
+
+/**
+ * A streaming handler in its plainest form: `open(meta)` sends status and headers and gives the
+ * stream the body is written to (Lambda's HttpResponseStream, or the local adapter's). The
+ * handler ends the stream itself; the invocation lasts until it returns.
+ */
+export function streamingHandler(
+  fn: (event: APIGatewayProxyEventV2, context: Context, open: OpenResponse) => Promise<void>,
+) {
+  const streaming: StreamingFn = (event, stream, context) =>
+    fn(event, context, (meta) => {
+      if (lambda) return lambda.HttpResponseStream.from(stream, meta);
+      stream.setMeta?.(meta);
+      return stream;
+    });
+  if (lambda) return lambda.streamifyResponse(streaming);
+  return Object.assign(streaming, { [STREAMING]: true as const });
+}
+
 /**
  * A streaming handler whose body calls `respond(status, body)` once, then may go on working. A
  * handler that returns without responding answers 500.
@@ -37,18 +58,12 @@ export type Respond = (status: number, body: unknown) => void;
 export function respondingHandler(
   fn: (event: APIGatewayProxyEventV2, context: Context, respond: Respond) => Promise<void>,
 ) {
-  const streaming: StreamingFn = async (event, stream, context) => {
+  return streamingHandler(async (event, context, open) => {
     let responded = false;
     const respond: Respond = (statusCode, body) => {
       if (responded) return;
       responded = true;
-      const meta = { statusCode, headers: { "content-type": "application/json" } };
-      if (lambda) {
-        lambda.HttpResponseStream.from(stream, meta).end(JSON.stringify(body));
-        return;
-      }
-      stream.setMeta?.(meta);
-      stream.end(JSON.stringify(body));
+      open({ statusCode, headers: { "content-type": "application/json" } }).end(JSON.stringify(body));
     };
     try {
       await fn(event, context, respond);
@@ -59,7 +74,5 @@ export function respondingHandler(
       return;
     }
     respond(500, { detail: "the handler gave no answer", code: "internal" });
-  };
-  if (lambda) return lambda.streamifyResponse(streaming);
-  return Object.assign(streaming, { [STREAMING]: true as const });
+  });
 }

@@ -6,12 +6,13 @@
 //   minutes, delivery id never seen before).
 import { timingFromEnv } from "@switchyard/core";
 import { type Db, deliveries, sharedDatabase } from "@switchyard/db";
-import { HatchetRest, hatchetSettingsFromEnv, jobActionId } from "@switchyard/hatchet";
+import { HatchetRest, hatchetSettingsFromEnv, jobActionId, webhookActionId } from "@switchyard/hatchet";
 import {
   type OperatorDeps,
-  parseOperatorRun,
+  parseOperatorCall,
   serveOperatorHealth,
   serveOperatorRun,
+  serveWebhookRun,
 } from "@switchyard/jobs/operator-contract";
 import { parseRelayDelivery, runRelayDelivery } from "@switchyard/jobs/relay-contract";
 import { healthInfo } from "@switchyard/jobs/runtime";
@@ -27,7 +28,10 @@ function signingSecret(): string {
 }
 
 const timing = timingFromEnv();
-const action = jobActionId(process.env.HATCHET_CLIENT_NAMESPACE);
+const namespace = process.env.HATCHET_CLIENT_NAMESPACE;
+const actions = { job: jobActionId(namespace), webhook: webhookActionId(namespace) };
+/** Local runs (npm run dev, the tests) may send webhooks to http:// and local addresses. */
+const webhooks = { allowLocal: process.env.SWITCHYARD_WEBHOOKS_ALLOW_LOCAL === "1" };
 
 let operatorDeps: OperatorDeps | undefined;
 /** Direct mode's dependencies; the Hatchet token is needed only here, to hand over next jobs. */
@@ -36,7 +40,8 @@ const operator = (): OperatorDeps => {
     db: sharedDatabase().db,
     orchestrator: new HatchetRest(hatchetSettingsFromEnv()),
     timing,
-    action,
+    actions,
+    webhooks,
     log: (msg) => console.error(`[worker] ${msg}`),
   };
   return operatorDeps;
@@ -67,10 +72,12 @@ async function fromOperator({ raw, path, headers, remainingMs }: Call, respond: 
   if (!verified.ok) return refused(respond, verified.reason);
   if (path === "/operator/health") return serveOperatorHealth(operator(), respond);
   if (path !== "/operator/run") return respond(404, { detail: "Not Found", code: "not_found" });
-  const parsed = parseOperatorRun(raw);
+  const parsed = parseOperatorCall(raw, actions);
   if (!parsed.ok) return respond(400, { detail: parsed.error, code: "request.invalid" });
-  if (!parsed.value) return respond(200, { status: "skipped", reason: "nothing to run for this action type" });
-  return serveOperatorRun(operator(), parsed.value, respond, remainingMs);
+  const call = parsed.value;
+  if (call.kind === "webhook") return serveWebhookRun(operator(), call, respond);
+  if (call.kind === "none") return respond(200, { status: "skipped", reason: call.reason });
+  return serveOperatorRun(operator(), call.run, respond, remainingMs);
 }
 
 async function fromRelay({ raw, path, headers, remainingMs }: Call, respond: Respond) {
@@ -78,7 +85,7 @@ async function fromRelay({ raw, path, headers, remainingMs }: Call, respond: Res
   if (!verified.ok) return refused(respond, verified.reason);
   const { db } = sharedDatabase();
   if (!(await firstSighting(db, verified.id))) return refused(respond, "delivery id already used", "auth.replayed");
-  if (path === "/health") return respond(200, healthInfo([action]));
+  if (path === "/health") return respond(200, healthInfo([actions.job, actions.webhook]));
   if (path !== "/deliver") return respond(404, { detail: "Not Found", code: "not_found" });
   const req = parseRelayDelivery(raw);
   if (!req.ok) {

@@ -3,7 +3,7 @@
 // same suite runs in both modes (direct.test.ts, relay.test.ts); a few tests are one mode's own.
 
 import { jobs } from "@switchyard/db";
-import type { DeliveryMode } from "@switchyard/hatchet";
+import { type DeliveryMode, jobActionId } from "@switchyard/hatchet";
 import { hatchetSignature, signRequest } from "@switchyard/workers/signing";
 import { asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -228,6 +228,7 @@ export function executionSuite(delivery: DeliveryMode) {
         // The engine's call as the operator makes it: the AssignedAction as protobuf JSON.
         const input = { jobId: id, tenantId: row?.tenantId, targetId: t, apiName: "echo" };
         const body = JSON.stringify({
+          actionId: jobActionId(p.t.env.HATCHET_CLIENT_NAMESPACE),
           workflowRunId: row?.hatchetRunId,
           taskRunExternalId: row?.hatchetRunId,
           actionPayload: JSON.stringify({ input }),

@@ -10,7 +10,7 @@
 // Strings Postgres cannot store (NUL, lone UTF-16 surrogates) are kept out of the properties and
 // tested on their own at the end, where the API answers 500 today (see "known bugs").
 import { randomBytes, randomUUID } from "node:crypto";
-import { apiKeys, jobAttempts, jobLogs, jobs, targets } from "@switchyard/db";
+import { apiKeys, jobAttempts, jobLogs, jobs, targets, webhookEndpoints, webhookEvents } from "@switchyard/db";
 import { signRequest } from "@switchyard/workers/signing";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import fc from "fast-check";
@@ -55,6 +55,7 @@ let world: {
   queuedJob: string;
   busyTarget: string;
   runningJob: string;
+  webhook: string;
   marker: string;
 };
 const generated: Record<string, Record<Expect | "runs", number>> = {};
@@ -90,6 +91,12 @@ beforeAll(async () => {
   ]);
   const queuedId = await a.job(blockedTarget, "echo", { behind: "failure" });
   const bQueued = await b.job(bBlocked, "echo", { marker });
+  const bWebhook = await b.api("POST", "/api/webhooks/", {
+    url: `http://127.0.0.1:9/${marker}`,
+    events: ["job.paused"],
+    description: marker,
+  });
+  expect(bWebhook.status, JSON.stringify(bWebhook.body)).toBe(201);
   blocked = { targetId: blockedTarget, failedId, queuedId };
   done = { targetId: doneTarget, jobId: doneJob };
   world = {
@@ -100,6 +107,7 @@ beforeAll(async () => {
     queuedJob: bQueued,
     busyTarget: bBusy,
     runningJob: bRunning,
+    webhook: bWebhook.body.id,
     marker,
   };
   // The running sleep writes one log line as it starts; after that B's rows hold still.
@@ -185,6 +193,7 @@ interface Counts {
   jobs: number;
   job_logs: number;
   job_attempts: number;
+  webhook_endpoints: number;
 }
 
 /**
@@ -196,7 +205,8 @@ const fingerprint = (rows: unknown[]) => JSON.stringify(rows);
 async function counts(): Promise<Counts> {
   const r = await t.database.db.execute<Record<keyof Counts, string>>(sql`
     select (select count(*) from ${targets}) as targets, (select count(*) from ${jobs}) as jobs,
-           (select count(*) from ${jobLogs}) as job_logs, (select count(*) from ${jobAttempts}) as job_attempts`);
+           (select count(*) from ${jobLogs}) as job_logs, (select count(*) from ${jobAttempts}) as job_attempts,
+           (select count(*) from ${webhookEndpoints}) as webhook_endpoints`);
   const row = r.rows[0];
   if (!row) throw new Error("no counts");
   return {
@@ -204,6 +214,7 @@ async function counts(): Promise<Counts> {
     jobs: Number(row.jobs),
     job_logs: Number(row.job_logs),
     job_attempts: Number(row.job_attempts),
+    webhook_endpoints: Number(row.webhook_endpoints),
   };
 }
 
@@ -453,6 +464,55 @@ const targetUpdateCase: fc.Arbitrary<Case> = fc.oneof(
   guarded(""),
 );
 
+// POST /api/webhooks/ (the test app allows http:// and local receivers, as npm run dev does)
+const EVENTS = ["job.succeeded", "job.failed", "job.canceled", "job.paused"];
+const hookUrl = fc.oneof(
+  fc.constantFrom("http://127.0.0.1:9/hook", "http://localhost:9/a/b?c=d", "https://127.0.0.1:9/"),
+  fc.webUrl({ validSchemes: ["http", "https"], withQueryParameters: true }).filter((u) => u.length <= 2000),
+);
+const hookEvents = fc.uniqueArray(fc.constantFrom(...EVENTS), { minLength: 1, maxLength: 4 });
+const webhookBody = fc.record(
+  { url: hookUrl, events: hookEvents, description: fc.string({ maxLength: 500 }) },
+  { requiredKeys: ["url", "events"] },
+);
+const webhookCreateCase: fc.Arbitrary<Case> = fc.oneof(
+  { weight: 4, arbitrary: webhookBody.map((v) => fromValue("valid webhook", v, "valid")) },
+  fc
+    .record({
+      url: fc.oneof(
+        notAString,
+        fc.constantFrom("", "ftp://example.com/", "file:///etc/passwd", "javascript:alert(1)", "not a url", "//x"),
+        fc.integer({ min: 2001, max: 5000 }).map((n) => `https://example.com/${"a".repeat(n)}`),
+      ),
+      events: hookEvents,
+    })
+    .map((v) => fromValue("bad url", v, "invalid")),
+  fc
+    .record({
+      url: hookUrl,
+      events: fc.oneof(
+        fc.constant([]),
+        notAString,
+        fc.array(fc.oneof(text, fc.constantFrom("job.started", "JOB.SUCCEEDED", "*")), { minLength: 1, maxLength: 3 }),
+      ),
+    })
+    .map((v) => fromValue("bad events", v, "invalid")),
+  fc
+    .record({ url: hookUrl, events: hookEvents, description: fc.oneof(notAString, tooLong(500)) })
+    .filter((v) => typeof v.description !== "string" || v.description.length > 500)
+    .map((v) => fromValue("bad description", v, "invalid")),
+  jsonObject(["url", "events"]).map((v) => fromValue("fields missing", v, "invalid")),
+  notAnObject.map((v) => fromValue("not an object", v, "invalid")),
+  malformed(webhookBody),
+  huge({ url: "http://127.0.0.1:9/", events: ["job.failed"] }),
+  depth.map((d) => ({
+    kind: "deep url",
+    text: `{"url":${nested(d)},"events":["job.failed"]}`,
+    expect: "invalid" as const,
+  })),
+  guarded('"url":"http://127.0.0.1:9/","events":["job.failed"],'),
+);
+
 // POST /api/targets/{id}/jobs/
 const JOB_TYPES = ["echo", "sleep", "fail", "http-request"];
 const STATUSES = ["pending", "queued", "running", "paused", "success", "error", "canceled"];
@@ -647,6 +707,26 @@ describe("generated bodies", () => {
       resolveCase,
       (c) => send("POST", `${jobPath(done.targetId, done.jobId)}/resolve/`, { body: c.text }),
       { rows: row },
+    );
+  });
+
+  it("POST /api/webhooks/", async () => {
+    await bodyProperty(
+      "POST /api/webhooks/",
+      webhookCreateCase,
+      (c) => send("POST", "/api/webhooks/", { body: c.text }),
+      {
+        onValid: (c, res, before, after) => {
+          expect(res.status).toBe(201);
+          expect(after).toEqual({ ...before, webhook_endpoints: before.webhook_endpoints + 1 });
+          const body = res.body as { url: string; events: string[]; secret: string };
+          expect(body.secret).toMatch(/^whsec_/);
+          if (c.kind !== "valid webhook") return;
+          const sent = c.value as { url: string; events: string[] };
+          expect(body.url).toBe(sent.url);
+          expect(body.events.sort()).toEqual([...sent.events].sort());
+        },
+      },
     );
   });
 
@@ -890,6 +970,7 @@ function bodyFor(route: ApiRoute): string | undefined {
     "functions/api/targets/update.handler": '{"name":"renamed"}',
     "functions/api/admin/tenant-create.handler": `{"name":"t-${randomUUID()}"}`,
     "functions/api/admin/worker-create.handler": '{"name":"w","url":"http://127.0.0.1:9/","secret":"whsec_x"}',
+    "functions/api/webhooks/create.handler": '{"url":"http://127.0.0.1:9/isolation","events":["job.failed"]}',
   };
   return bodies[route.handler];
 }
@@ -984,6 +1065,8 @@ describe("tenant isolation, route by route", () => {
         ({ heartbeatAt: _, ...a }) => a,
       ),
       keys: await db.$count(apiKeys, eq(apiKeys.tenantId, B.id)),
+      webhooks: await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.tenantId, B.id)),
+      webhookEvents: await db.$count(webhookEvents, eq(webhookEvents.tenantId, B.id)),
     };
   }
 
@@ -1013,6 +1096,11 @@ describe("tenant isolation, route by route", () => {
           expectAnswer(res, "invalid", `${key} ${target_id}/${job_id}`);
           expect(res.status, `${key} ${target_id}/${job_id}`).toBe(404);
         }
+      } else if (route.path.includes("{webhook_id}")) {
+        const res = await send(route.method, fill(route, { webhook_id: world.webhook }), { body });
+        requests++;
+        expectAnswer(res, "invalid", `${key} ${world.webhook}`);
+        expect(res.status, `${key} ${world.webhook}`).toBe(404);
       } else if (route.path.includes("{target_id}")) {
         for (const target_id of bTargets) {
           const res = await send(route.method, fill(route, { target_id, job_id: "" }), { body });
@@ -1026,7 +1114,7 @@ describe("tenant isolation, route by route", () => {
           const res = await send(route.method, `${route.path}${q}`, { body });
           requests++;
           expect([200, 201], `${key}${q}: ${res.text.slice(0, 200)}`).toContain(res.status);
-          for (const secret of [world.marker, B.id, ...bTargets, ...bPairs.map(([, j]) => j)]) {
+          for (const secret of [world.marker, B.id, world.webhook, ...bTargets, ...bPairs.map(([, j]) => j)]) {
             expect(res.text, `${key}${q} shows tenant B's ${secret}`).not.toContain(secret);
           }
         }

@@ -65,6 +65,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     DATABASE_POOL_MAX: "5",
     WEBHOOK_SIGNING_SECRET: signingSecret,
     SWITCHYARD_ADMIN_KEY: adminKey,
+    // The tests' webhook receivers listen on 127.0.0.1.
+    SWITCHYARD_WEBHOOKS_ALLOW_LOCAL: "1",
     SWITCHYARD_DELIVERY: delivery,
     ...(opts.timing ? { SWITCHYARD_TIMING: JSON.stringify(opts.timing) } : {}),
   };

@@ -1,4 +1,7 @@
 // The API as a tenant's client sees it, for tests: one copy of the calls every test file makes.
+// The typed operations go through @switchyard/client, so every test file also exercises the
+// client generated from the OpenAPI document; `api` stays raw for requests a client would refuse.
+import { createSwitchyardClient, type SwitchyardClient } from "@switchyard/client";
 import { expect } from "vitest";
 import type { ApiResponse, TestApp } from "./app.ts";
 import { poll } from "./poll.ts";
@@ -18,29 +21,37 @@ export type TenantClient = ReturnType<typeof tenantClient>;
 export function tenantClient(t: Pick<TestApp, "api">, key: string, { waitMs = 20_000 }: TenantClientOptions = {}) {
   const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse> =>
     t.api(key, method, path, body, headers);
+  const typed = typedClient(t, key);
+  const J = "/api/targets/{target_id}/jobs/{job_id}" as const;
+  const ids = (targetId: string, jobId: string) => ({ params: { path: { target_id: targetId, job_id: jobId } } });
   const client = {
     key,
     api,
     /** Creates a target; returns its id. */
     async target(name = "t", extra: Record<string, unknown> = {}): Promise<string> {
-      const r = await api("POST", "/api/targets/", { name, ...extra });
-      expect(r.status, JSON.stringify(r.body)).toBe(201);
-      return r.body.id;
+      const r = await typed.POST("/api/targets/", { body: { name, ...extra } });
+      return expectStatus(r, 201).id;
     },
     /** Creates a job; returns its id. */
     async job(targetId: string, api_name: string, parameters: Record<string, unknown> = {}): Promise<string> {
-      const r = await api("POST", `/api/targets/${targetId}/jobs/`, { api_name, parameters });
-      expect(r.status, JSON.stringify(r.body)).toBe(200);
-      return r.body.id;
+      const r = await typed.POST("/api/targets/{target_id}/jobs/", {
+        params: { path: { target_id: targetId } },
+        body: { api_name, parameters },
+      });
+      return expectStatus(r, 200).id;
     },
     /** POSTs a job verb (cancel, interrupt, resume, resolve) and expects 200; returns the answer. */
-    async action(targetId: string, jobId: string, verb: string, body?: unknown) {
-      const r = await api("POST", `${jobPath(targetId, jobId)}/${verb}/`, body);
-      expect(r.status, JSON.stringify(r.body)).toBe(200);
-      return r.body;
+    async action(targetId: string, jobId: string, verb: string, body?: unknown): Promise<ApiResponse["body"]> {
+      const r = await jobVerb(typed, J, ids(targetId, jobId), verb, body);
+      if (r) return expectStatus(r, 200);
+      // Not a typed operation (a test's own verb): as sent.
+      const raw = await api("POST", `${jobPath(targetId, jobId)}/${verb}/`, body);
+      expect(raw.status, JSON.stringify(raw.body)).toBe(200);
+      return raw.body;
     },
-    async get(targetId: string, jobId: string) {
-      return (await api("GET", jobPath(targetId, jobId))).body;
+    async get(targetId: string, jobId: string): Promise<ApiResponse["body"]> {
+      const { data, error } = await typed.GET(J, ids(targetId, jobId));
+      return data ?? error;
     },
     /** The job's status as the API answers it now. */
     async status(targetId: string, jobId: string): Promise<string> {
@@ -48,9 +59,8 @@ export function tenantClient(t: Pick<TestApp, "api">, key: string, { waitMs = 20
     },
     /** The contents of the job's log lines, oldest first. */
     async logs(targetId: string, jobId: string): Promise<unknown[]> {
-      const r = await api("GET", `${jobPath(targetId, jobId)}/logs/`);
-      expect(r.status, JSON.stringify(r.body)).toBe(200);
-      return r.body.map((l: { content: unknown }) => l.content);
+      const r = await typed.GET(`${J}/logs/`, ids(targetId, jobId));
+      return expectStatus(r, 200).map((l) => l.content);
     },
     /** Polls until the job has one of the statuses; returns the job. */
     waitStatus(targetId: string, jobId: string, want: string | string[], timeoutMs = waitMs) {
@@ -68,14 +78,71 @@ export function tenantClient(t: Pick<TestApp, "api">, key: string, { waitMs = 20
      * failures: for a file's afterAll, as a long sleep still running would hold the shutdown.
      */
     async cancelRunning() {
-      const running = await api("GET", "/api/jobs/?status=running&limit=1000");
-      for (const j of running.body?.jobs ?? []) {
-        await api("POST", `${jobPath(j.target_id, j.id)}/cancel/`);
+      const running = await typed.GET("/api/jobs/", { params: { query: { status: "running", limit: 1000 } } });
+      for (const j of running.data?.jobs ?? []) {
+        await typed.POST(`${J}/cancel/`, ids(j.target_id, j.id));
         await client.waitStatus(j.target_id, j.id, "canceled").catch(() => {});
       }
     },
   };
   return client;
+}
+
+/**
+ * @switchyard/client over `t.api`: tenantClient's callers give it only `api`, so the requests the
+ * typed client builds (path, query, headers, body) are sent as built through it, and its answers
+ * come back to the client as the API gave them.
+ */
+function typedClient(t: Pick<TestApp, "api">, key: string): SwitchyardClient {
+  return createSwitchyardClient({
+    // Only the path and query reach t.api, which knows the test API's origin.
+    baseUrl: "http://switchyard.invalid",
+    apiKey: key,
+    fetch: async (request) => {
+      const url = new URL(request.url);
+      const body = request.body === null ? undefined : await request.text();
+      // No key of t.api's own: the client's x-api-key header is what goes out.
+      const r = await t.api(
+        "",
+        request.method,
+        `${url.pathname}${url.search}`,
+        body,
+        Object.fromEntries(request.headers),
+      );
+      const text = r.body === undefined ? null : typeof r.body === "string" ? r.body : JSON.stringify(r.body);
+      return new Response(text, { status: r.status, headers: r.headers });
+    },
+  });
+}
+
+/** Asserts the answer's status (the message shows the answer) and gives its typed body. */
+function expectStatus<T>(r: { data?: T; error?: unknown; response: Response }, status: number): T {
+  expect(r.response.status, JSON.stringify(r.data ?? r.error)).toBe(status);
+  return r.data as T;
+}
+
+type JobIds = { params: { path: { target_id: string; job_id: string } } };
+
+/**
+ * The typed job actions, sent as the raw call would send them: no body to cancel, interrupt and
+ * resume, a JSON object to resolve. Undefined for anything else, which the caller sends raw.
+ */
+function jobVerb(
+  typed: SwitchyardClient,
+  J: "/api/targets/{target_id}/jobs/{job_id}",
+  ids: JobIds,
+  verb: string,
+  body: unknown,
+) {
+  if (verb === "resolve") {
+    const isObject = typeof body === "object" && body !== null && !Array.isArray(body);
+    return isObject ? typed.POST(`${J}/resolve/`, { ...ids, body: body as Record<string, unknown> }) : undefined;
+  }
+  if (body !== undefined) return undefined;
+  if (verb === "cancel") return typed.POST(`${J}/cancel/`, ids);
+  if (verb === "interrupt") return typed.POST(`${J}/interrupt/`, ids);
+  if (verb === "resume") return typed.POST(`${J}/resume/`, ids);
+  return undefined;
 }
 
 /** A new tenant (made through the admin API) and its client. */

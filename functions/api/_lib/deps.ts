@@ -20,6 +20,7 @@ const orchestrator: Orchestrator = {
   submit: (input) => hatchetRest().submit(input),
   cancel: (runId) => hatchetRest().cancel(runId),
   runState: (runId) => hatchetRest().runState(runId),
+  submitWebhook: (input) => hatchetRest().submitWebhook(input),
 };
 
 const db = (): Db => sharedDatabase().db;
@@ -28,6 +29,7 @@ let deps_: Deps | undefined;
 
 export function deps(): Deps {
   const delivery = deliveryFromEnv();
+  const timing = timingFromEnv();
   deps_ ??= {
     delivery,
     get db() {
@@ -44,8 +46,9 @@ export function deps(): Deps {
               return db();
             },
             orchestrator,
+            timing,
           }),
-    timing: timingFromEnv(),
+    timing,
     hatchet: hatchetRest,
   };
   return deps_;

@@ -19,12 +19,14 @@ export function statusFor(code: ErrorCode): number {
     case "request.invalid":
     case "worker.unreachable":
     case "idempotency.key_reused":
+    case "webhook.invalid_url":
       return 422;
     case "route.not_found":
     case "tenant.not_found":
     case "target.not_found":
     case "job.not_found":
     case "worker.not_found":
+    case "webhook.not_found":
       return 404;
     case "tenant.name_taken":
     case "worker.name_taken":

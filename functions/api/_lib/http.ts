@@ -78,7 +78,7 @@ function isReply(x: object): x is Reply {
   return "body" in x && Object.keys(x).every((k) => k === "body" || k === "status" || k === "headers");
 }
 
-async function authenticate(auth: "tenant" | "admin" | "none", event: APIGatewayProxyEventV2, d: Deps) {
+export async function authenticate(auth: "tenant" | "admin" | "none", event: APIGatewayProxyEventV2, d: Deps) {
   if (auth === "none") return "";
   if (auth === "admin") {
     Tenants.authenticateAdmin(process.env.SWITCHYARD_ADMIN_KEY, event.headers["x-admin-key"]);
@@ -106,7 +106,7 @@ function findUnstorable(value: unknown, loc: string[]): string[] | undefined {
   return undefined;
 }
 
-function parse(schema: Schema | undefined, value: unknown, where: string): unknown {
+export function parse(schema: Schema | undefined, value: unknown, where: string): unknown {
   if (!schema) return undefined;
   const bad = findUnstorable(value, [where]);
   if (bad) {
@@ -166,45 +166,42 @@ function noBody(): middy.MiddlewareObj<APIGatewayProxyEventV2> {
 function errorReply(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     onError: (request) => {
-      const err = request.error as (Error & { statusCode?: number }) | null;
-      if (err instanceof SwitchyardError) {
-        request.response = json(statusFor(err.code), {
-          detail: err.message,
-          code: err.code,
-          ...(err.details === undefined ? {} : { errors: err.details }),
-        });
-        return;
-      }
-      // middy's JSON parser: 415 for a wrong type, 422 for JSON that does not parse.
-      if (err?.statusCode === 415) {
-        request.response = json(415, { detail: "Request body must be JSON", code: "request.unsupported_media_type" });
-        return;
-      }
-      if (err?.statusCode === 422) {
-        // The parser also refuses valid JSON that nests too deep or uses __proto__-like keys.
-        request.response = json(400, {
-          detail: "Request body is not valid JSON, nests too deep, or uses a reserved key (__proto__, constructor)",
-          code: "request.malformed_json",
-        });
-        return;
-      }
-      // An outage answers 503 with Retry-After: the request wrote nothing (every change is one
-      // statement or one transaction), so the client may simply send it again.
-      const outage = outageOf(err);
-      if (outage) {
-        console.error(`${outage.code}: ${err?.message}`);
-        request.response = json(
-          503,
-          { detail: outage.detail, code: outage.code },
-          { "retry-after": String(outage.retryAfterSeconds) },
-        );
-        return;
-      }
-      // Anything else is a bug: log it, answer without internals.
-      console.error(`unhandled error: ${err?.stack ?? String(err)}`);
-      request.response = json(500, { detail: "Internal Server Error", code: "internal" });
+      request.response = errorAnswer(request.error);
     },
   };
+}
+
+/** The answer to an error thrown at the edge: its code's status in the error shape, 503 for an outage, 500 for a bug. */
+export function errorAnswer(error: unknown) {
+  const err = error as (Error & { statusCode?: number }) | null;
+  if (err instanceof SwitchyardError) {
+    return json(statusFor(err.code), {
+      detail: err.message,
+      code: err.code,
+      ...(err.details === undefined ? {} : { errors: err.details }),
+    });
+  }
+  // middy's JSON parser: 415 for a wrong type, 422 for JSON that does not parse.
+  if (err?.statusCode === 415) {
+    return json(415, { detail: "Request body must be JSON", code: "request.unsupported_media_type" });
+  }
+  if (err?.statusCode === 422) {
+    // The parser also refuses valid JSON that nests too deep or uses __proto__-like keys.
+    return json(400, {
+      detail: "Request body is not valid JSON, nests too deep, or uses a reserved key (__proto__, constructor)",
+      code: "request.malformed_json",
+    });
+  }
+  // An outage answers 503 with Retry-After: the request wrote nothing (every change is one
+  // statement or one transaction), so the client may simply send it again.
+  const outage = outageOf(err);
+  if (outage) {
+    console.error(`${outage.code}: ${err?.message}`);
+    return json(503, { detail: outage.detail, code: outage.code }, { "retry-after": String(outage.retryAfterSeconds) });
+  }
+  // Anything else is a bug: log it, answer without internals.
+  console.error(`unhandled error: ${err?.stack ?? String(err)}`);
+  return json(500, { detail: "Internal Server Error", code: "internal" });
 }
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}) {

@@ -74,5 +74,11 @@ export type JobRunInput = {
   attempt?: number;
 };
 
+/** The input of a webhook event's delivery run (the `switchyard-webhook` workflow). */
+export type WebhookRunInput = {
+  eventId: string;
+  tenantId: string;
+};
+
 /** A run's state as the orchestrator reports it; NOT_FOUND when it has no such run. */
 export type RunState = "QUEUED" | "RUNNING" | "COMPLETED" | "CANCELLED" | "FAILED" | "NOT_FOUND";

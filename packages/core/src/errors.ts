@@ -21,6 +21,8 @@ export const ErrorCodes = [
   "job.illegal_transition",
   "idempotency.key_reused",
   "worker.not_found",
+  "webhook.not_found",
+  "webhook.invalid_url",
   "worker.unreachable",
   "worker.name_taken",
 ] as const;
@@ -39,7 +41,7 @@ export class SwitchyardError extends Error {
   }
 }
 
-export const notFound = (what: "target" | "job" | "worker" | "tenant", id?: string) =>
+export const notFound = (what: "target" | "job" | "worker" | "tenant" | "webhook", id?: string) =>
   new SwitchyardError(`${what}.not_found`, `${what[0]?.toUpperCase()}${what.slice(1)} not found${id ? `: ${id}` : ""}`);
 
 /** Normalises anything thrown into an Error, keeping the original as `cause`. */

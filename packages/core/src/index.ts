@@ -16,3 +16,4 @@ export * as Targets from "./target.ts";
 export * as Tenants from "./tenant.ts";
 export * from "./timing.ts";
 export { mapLimit } from "./util.ts";
+export * as Webhooks from "./webhooks.ts";

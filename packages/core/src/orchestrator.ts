@@ -1,10 +1,12 @@
 // The orchestrator as core sees it. Hatchet implements it (REST in the API functions and the
 // worker, gRPC bulk triggers in the relay); core never imports Hatchet.
-import type { JobRunInput, RunState } from "./contract.ts";
+import type { JobRunInput, RunState, WebhookRunInput } from "./contract.ts";
 
 export interface Orchestrator {
   /** Starts a run for the job; returns the orchestrator's run id. */
   submit(input: JobRunInput): Promise<string>;
+  /** Starts a run that delivers a webhook event; returns its run id. */
+  submitWebhook(input: WebhookRunInput): Promise<string>;
   /** Cancels a run; a run that already ended is not an error. */
   cancel(runId: string): Promise<void>;
   /** The run's state, NOT_FOUND when the orchestrator has no such run. */

@@ -43,6 +43,17 @@ export interface Timing {
   drainMs: number;
   /** How often the relay refreshes the workers' health and job types. */
   workerRefreshMs: number;
+  /**
+   * The longest pause between two deliveries of a webhook event: Hatchet's retry backoff doubles
+   * from 2 s up to it (whole seconds), and its retry queue is polled every 1 to 30 s on top. Under
+   * 1000 ms: no backoff, Hatchet requeues a failed delivery at once (for tests). Declared with the
+   * webhook task, so it applies once the task is registered.
+   */
+  webhookBackoffMaxMs: number;
+  /** How often a follower of a job's log (the SSE stream) reads new lines. */
+  logFollowPollMs: number;
+  /** A comment line on an idle log stream this often, so proxies keep the connection open. */
+  logFollowHeartbeatMs: number;
 }
 
 export const defaultTiming: Timing = {
@@ -59,6 +70,9 @@ export const defaultTiming: Timing = {
   idempotencyRetentionMs: 24 * 60 * 60_000,
   drainMs: 30_000,
   workerRefreshMs: 30_000,
+  webhookBackoffMaxMs: 300_000,
+  logFollowPollMs: 500,
+  logFollowHeartbeatMs: 15_000,
 };
 
 /** The defaults with some rules replaced; unknown keys and non-positive values are refused. */

@@ -7,7 +7,7 @@
 // engine was away; this client makes one attempt and the job goes back to waiting (the relay's
 // sweep tries again), as with REST.
 import type { HatchetClient } from "@hatchet-dev/typescript-sdk/v1/index.js";
-import type { JobRunInput, Orchestrator, RunState } from "@switchyard/core";
+import type { JobRunInput, Orchestrator, RunState, WebhookRunInput } from "@switchyard/core";
 import type { HatchetRest } from "./rest.ts";
 import { JOB_WORKFLOW } from "./workflow.ts";
 
@@ -48,6 +48,11 @@ export class HatchetBulkTrigger implements Orchestrator {
 
   runState(runId: string): Promise<RunState> {
     return this.opts.rest.runState(runId);
+  }
+
+  /** Webhook events are few and not batched: one REST trigger each. */
+  submitWebhook(input: WebhookRunInput): Promise<string> {
+    return this.opts.rest.submitWebhook(input);
   }
 
   private async flush(): Promise<void> {

@@ -1,8 +1,8 @@
 // Hatchet's REST API with fetch: enough to trigger, cancel and inspect runs from an API function
 // without loading the gRPC SDK (which would multiply the bundle and its cold start).
-import type { JobRunInput, Orchestrator, RunState } from "@switchyard/core";
+import type { JobRunInput, Orchestrator, RunState, WebhookRunInput } from "@switchyard/core";
 import type { HatchetSettings } from "./settings.ts";
-import { namespacedWorkflow } from "./workflow.ts";
+import { namespacedWorkflow, WEBHOOK_WORKFLOW } from "./workflow.ts";
 
 export class HatchetRestError extends Error {
   override name = "HatchetRestError";
@@ -58,17 +58,23 @@ export class HatchetRest implements Orchestrator {
     this.workflowName = namespacedWorkflow(settings.namespace);
   }
 
-  async submit(input: JobRunInput): Promise<string> {
+  submit(input: JobRunInput): Promise<string> {
+    const metadata = { job_id: input.jobId, target_id: input.targetId, tenant_id: input.tenantId };
+    return this.trigger(this.workflowName, input, metadata);
+  }
+
+  submitWebhook(input: WebhookRunInput): Promise<string> {
+    const metadata = { webhook_event_id: input.eventId, tenant_id: input.tenantId };
+    return this.trigger(namespacedWorkflow(this.settings.namespace, WEBHOOK_WORKFLOW), input, metadata);
+  }
+
+  /** Starts a run of a workflow; returns its run id. */
+  private async trigger(workflowName: string, input: object, additionalMetadata: Record<string, string>) {
     const res = await this.request<{ run?: { metadata?: { id?: string } } }>(
       "POST",
       `/api/v1/stable/tenants/${this.tenantId}/workflow-runs/trigger`,
-      {
-        workflowName: this.workflowName,
-        input,
-        additionalMetadata: { job_id: input.jobId, target_id: input.targetId, tenant_id: input.tenantId },
-        // Skips the read-back the engine would otherwise wait for before answering.
-        return_only_id: true,
-      },
+      // return_only_id skips the read-back the engine would otherwise wait for before answering.
+      { workflowName, input, additionalMetadata, return_only_id: true },
     );
     const id = res.run?.metadata?.id;
     if (!id) throw new HatchetRestError("trigger answered without a run id", 502);

@@ -3,4 +3,4 @@
 export { type Context, type HatchetClient, NonRetryableError } from "@hatchet-dev/typescript-sdk/v1/index.js";
 export { type BulkTriggerOptions, HatchetBulkTrigger } from "./bulk-trigger.ts";
 export { hatchetClient, uncompressedChannel, useUncompressedChannels } from "./client.ts";
-export { jobTask, registerJobTask } from "./task.ts";
+export { jobTask, registerTasks, webhookTask } from "./task.ts";

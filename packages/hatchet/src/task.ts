@@ -4,8 +4,15 @@
 
 import { workflowToProto } from "@hatchet-dev/typescript-sdk/edge/index.js";
 import { ConcurrencyLimitStrategy, type Context, type HatchetClient } from "@hatchet-dev/typescript-sdk/v1/index.js";
-import type { JobRunInput } from "@switchyard/core";
-import { CONCURRENCY_EXPRESSION, JOB_WORKFLOW, MAX_EXECUTION, MAX_RETRIES } from "./workflow.ts";
+import type { JobRunInput, Timing, WebhookRunInput } from "@switchyard/core";
+import {
+  CONCURRENCY_EXPRESSION,
+  JOB_WORKFLOW,
+  MAX_EXECUTION,
+  MAX_RETRIES,
+  WEBHOOK_RETRIES,
+  WEBHOOK_WORKFLOW,
+} from "./workflow.ts";
 
 export function jobTask(
   hatchet: HatchetClient,
@@ -26,12 +33,36 @@ export function jobTask(
 }
 
 /**
- * Registers the job task's declaration with the engine without running a worker (direct mode: the
- * engine's HTTP operator serves its runs). Safe to repeat; the engine keeps one version per change.
+ * The switchyard-webhook task: one delivery of one event, retried with backoff (2 s doubling up to
+ * `backoffMaxMs`; with the default 5 minutes, about 17 minutes over the retries) until the
+ * endpoint answers 2xx. Under 1 s, no backoff: the engine requeues a failed delivery at once.
  */
-export async function registerJobTask(hatchet: HatchetClient): Promise<void> {
-  const task = jobTask(hatchet, async () => {
-    throw new Error("switchyard-job runs are served by the engine's HTTP operator, not by this process");
+export function webhookTask(
+  hatchet: HatchetClient,
+  backoffMaxMs: number,
+  fn: (input: WebhookRunInput, ctx: Context<WebhookRunInput>) => Promise<Record<string, never>>,
+) {
+  return hatchet.task<WebhookRunInput, Record<string, never>>({
+    name: WEBHOOK_WORKFLOW,
+    executionTimeout: "1m",
+    retries: WEBHOOK_RETRIES,
+    backoff: backoffMaxMs < 1000 ? undefined : { factor: 2, maxSeconds: Math.round(backoffMaxMs / 1000) },
+    fn,
   });
-  await hatchet.admin.putWorkflow(workflowToProto(task, { namespace: hatchet.config.namespace }));
+}
+
+/**
+ * Registers the tasks' declarations with the engine without running a worker (direct mode: the
+ * engine's HTTP operator serves their runs). Safe to repeat; the engine keeps one version per change.
+ */
+export async function registerTasks(
+  hatchet: HatchetClient,
+  timing: Pick<Timing, "webhookBackoffMaxMs">,
+): Promise<void> {
+  const served = async (): Promise<never> => {
+    throw new Error("switchyard's runs are served by the engine's HTTP operator, not by this process");
+  };
+  for (const task of [jobTask(hatchet, served), webhookTask(hatchet, timing.webhookBackoffMaxMs, served)]) {
+    await hatchet.admin.putWorkflow(workflowToProto(task, { namespace: hatchet.config.namespace }));
+  }
 }

@@ -12,6 +12,7 @@
 //   {status: "detached"}, and the attempt runs on in this invocation. It then ends the job itself,
 //   or starts its retry as a run of its own.
 // After the answer, the invocation hands over the target's next job (direct mode has no relay).
+// The same endpoint delivers completion-webhook events (the switchyard-webhook workflow's runs).
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   type DeliveryAnswer,
@@ -22,8 +23,11 @@ import {
   Lifecycle,
   type Orchestrator,
   type Timing,
+  type WebhookRunInput,
+  Webhooks,
 } from "@switchyard/core";
 import type { Db } from "@switchyard/db";
+import { deliverEvent, type OutboundPolicy } from "@switchyard/workers";
 import { z } from "zod";
 import { type Parsed, parseJsonAs } from "./parse.ts";
 import { healthInfo, runAttempt, servedType } from "./runtime.ts";
@@ -33,8 +37,10 @@ export interface OperatorDeps {
   /** Hands over the target's next job, and a detached attempt's retry. */
   orchestrator: Orchestrator;
   timing: Timing;
-  /** The action the engine routes job runs by (`<namespace>_switchyard-job:switchyard-job`). */
-  action: string;
+  /** The actions the engine routes runs by (`<namespace>_switchyard-job:switchyard-job` and the webhook's). */
+  actions: { job: string; webhook: string };
+  /** Where webhook events may be sent (local runs allow http and local addresses). */
+  webhooks: OutboundPolicy;
   types?: readonly JobType[];
   log: (msg: string) => void;
 }
@@ -52,7 +58,10 @@ const JobRunInputSchema = z.object({
 
 // protojson leaves out fields at their zero value: no actionType for START_STEP_RUN, no retryCount
 // on the first attempt. Fields this worker does not use are ignored.
+const WebhookRunInputSchema = z.object({ eventId: z.uuid(), tenantId: z.uuid() }) satisfies z.ZodType<WebhookRunInput>;
+
 const AssignedActionSchema = z.object({
+  actionId: z.string().min(1),
   workflowRunId: z.string().min(1),
   taskRunExternalId: z.string().min(1),
   actionType: z.string().optional(),
@@ -68,15 +77,38 @@ export interface OperatorRun {
   input: JobRunInput;
 }
 
-export function parseOperatorRun(raw: string): Parsed<OperatorRun | null> {
+/** What an operator call asks: one attempt of a job, one delivery of a webhook event, or nothing. */
+export type OperatorCall =
+  | { kind: "job"; run: OperatorRun }
+  | { kind: "webhook"; input: WebhookRunInput; retryCount: number }
+  | { kind: "none"; reason: string };
+
+export function parseOperatorCall(raw: string, actions: OperatorDeps["actions"]): Parsed<OperatorCall> {
   const action = parseJsonAs(raw, AssignedActionSchema);
   if (!action.ok) return action;
   // Only START_STEP_RUN is ever POSTed; anything else is nothing to run.
-  const { actionType, actionPayload, workflowRunId, retryCount } = action.value;
-  if (actionType && actionType !== "START_STEP_RUN") return { ok: true, value: null };
+  const { actionId, actionType, actionPayload, workflowRunId, retryCount = 0 } = action.value;
+  if (actionType && actionType !== "START_STEP_RUN") return { ok: true, value: { kind: "none", reason: "not a run" } };
+  if (actionId.toLowerCase() === actions.webhook) {
+    const payload = parseJsonAs(actionPayload, z.object({ input: WebhookRunInputSchema }), "actionPayload");
+    return payload.ok ? { ok: true, value: { kind: "webhook", input: payload.value.input, retryCount } } : payload;
+  }
+  if (actionId.toLowerCase() !== actions.job) {
+    return { ok: true, value: { kind: "none", reason: `this worker does not serve ${actionId}` } };
+  }
   const payload = parseJsonAs(actionPayload, z.object({ input: JobRunInputSchema }), "actionPayload");
   if (!payload.ok) return payload;
-  return { ok: true, value: { runId: workflowRunId, retryCount: retryCount ?? 0, input: payload.value.input } };
+  return { ok: true, value: { kind: "job", run: { runId: workflowRunId, retryCount, input: payload.value.input } } };
+}
+
+/** One delivery of a webhook event: 200 when it is done (delivered, failed for good, nothing to do), 503 to retry. */
+export async function serveWebhookRun(
+  deps: OperatorDeps,
+  call: { input: WebhookRunInput; retryCount: number },
+  respond: Respond,
+): Promise<void> {
+  const outcome = await deliverEvent(deps.db, call.input.eventId, call.retryCount, deps.webhooks);
+  respond(outcome.status === "retry" ? 503 : 200, outcome);
 }
 
 /**
@@ -85,8 +117,9 @@ export function parseOperatorRun(raw: string): Parsed<OperatorRun | null> {
  * trigger answered, targets nobody dispatched, and detached attempts whose worker stopped.
  */
 export async function serveOperatorHealth(deps: OperatorDeps, respond: Respond): Promise<void> {
-  respond(200, healthInfo([deps.action], deps.types));
+  respond(200, healthInfo([deps.actions.job, deps.actions.webhook], deps.types));
   if (!(await Dispatch.takeSweepTurn(deps.db, "direct", deps.timing.sweepMs))) return;
+  await Webhooks.dispatchPending(deps.db, deps.orchestrator, deps.timing);
   for (const lost of await Lifecycle.closeAbandonedDetached(deps.db, deps.timing)) {
     await retryOrFail(deps, lost, `attempt ${lost.attempt} outlived the engine's call and then its worker stopped`);
   }
@@ -171,8 +204,12 @@ async function afterAttempt(
     if (detached) await retryInNewRun(deps, input, req, answer.error);
     return;
   }
-  // The job ended (or was not this run's to run): the target's next job may go.
+  // The job ended (or was not this run's to run): the target's next job may go, and the tenant's
+  // webhooks hear of the end.
   await dispatchNext(deps, input.targetId);
+  await Webhooks.dispatchPending(deps.db, deps.orchestrator, deps.timing).catch((err: Error) =>
+    deps.log(`webhook dispatch failed: ${err.message}`),
+  );
 }
 
 const dispatchNext = (deps: OperatorDeps, targetId: string) =>

@@ -2,7 +2,7 @@
 // wakes it with a NOTIFY when a job is created or unblocked, the relay itself when a run ends, and
 // a periodic sweep (core's Dispatch.sweep) repairs whatever a lost notification, a failed trigger
 // or a dispatcher that died mid hand-over left behind.
-import { Dispatch, type Orchestrator, type Timing } from "@switchyard/core";
+import { Dispatch, type Orchestrator, type Timing, Webhooks } from "@switchyard/core";
 import type { Database } from "@switchyard/db";
 import type pg from "pg";
 
@@ -39,6 +39,7 @@ export async function startDispatcher(opts: DispatcherOptions): Promise<Dispatch
   let sweeping: Promise<number> | undefined;
   const sweep = () => {
     sweeping ??= Dispatch.takeSweepTurn(database.db, HOST, 0)
+      .then(() => Webhooks.dispatchPending(database.db, opts.orchestrator, timing))
       .then(() => Dispatch.sweep(database.db, timing, queue.add))
       .then(({ withdrawn, ready }) => {
         if (withdrawn.length > 0) log(`put back ${withdrawn.length} hand-over(s) that never got a run`);

@@ -6,12 +6,14 @@ import { type Timing, timingFromEnv } from "@switchyard/core";
 import { createDatabase, type Database } from "@switchyard/db";
 import { HatchetRest, type HatchetSettings, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { HatchetBulkTrigger, hatchetClient } from "@switchyard/hatchet/sdk";
+import type { OutboundPolicy } from "@switchyard/workers";
 import { type Relay, startRelay } from "./relay.ts";
 
 export interface RelayProcessOptions {
   database: Database;
   settings: HatchetSettings;
   timing: Timing;
+  webhookPolicy?: OutboundPolicy;
   slots?: number;
   log?: (msg: string) => void;
 }
@@ -26,6 +28,7 @@ export function startRelayProcess(opts: RelayProcessOptions): Promise<Relay> {
       rest: new HatchetRest(opts.settings),
     }),
     timing: opts.timing,
+    webhookPolicy: opts.webhookPolicy,
     slots: opts.slots,
     log: opts.log,
   });
@@ -52,14 +55,17 @@ export function relayConfig(env: NodeJS.ProcessEnv = process.env) {
   if (problems.length > 0 || !databaseUrl || !settings || !timing) {
     throw new Error(`the relay cannot start:\n  - ${problems.join("\n  - ")}`);
   }
-  return { databaseUrl, poolMax, settings, timing };
+  // Local runs (the tests) may send webhooks to http:// and local addresses; deployments never.
+  const webhookPolicy = { allowLocal: env.SWITCHYARD_WEBHOOKS_ALLOW_LOCAL === "1" };
+  return { databaseUrl, poolMax, settings, timing, webhookPolicy };
 }
 
 async function main() {
   const log = (msg: string) => console.log(`[relay] ${msg}`);
   const config = relayConfig();
   const database = createDatabase(config.databaseUrl, { max: config.poolMax });
-  const relay = await startRelayProcess({ database, settings: config.settings, timing: config.timing, log });
+  const { settings, timing, webhookPolicy } = config;
+  const relay = await startRelayProcess({ database, settings, timing, webhookPolicy, log });
   log("ready");
   let stopping = false;
   const stop = async (signal: string) => {

@@ -14,8 +14,8 @@ import {
   type Timing,
 } from "@switchyard/core";
 import type { Database, Db } from "@switchyard/db";
-import { type Context, type HatchetClient, jobTask, NonRetryableError } from "@switchyard/hatchet/sdk";
-import { deliver, WorkerCallError, Workers } from "@switchyard/workers";
+import { type Context, type HatchetClient, jobTask, NonRetryableError, webhookTask } from "@switchyard/hatchet/sdk";
+import { deliver, deliverEvent, type OutboundPolicy, WorkerCallError, Workers } from "@switchyard/workers";
 import { startDispatcher } from "./dispatcher.ts";
 
 export interface RelayOptions {
@@ -28,6 +28,8 @@ export interface RelayOptions {
   orchestrator: Orchestrator;
   timing: Timing;
   clock?: Clock;
+  /** Where webhook events may be sent (local runs allow http and local addresses). */
+  webhookPolicy?: OutboundPolicy;
   slots?: number;
   log?: (msg: string) => void;
 }
@@ -60,7 +62,22 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       setTimeout(() => void dispatcher.wake(input.targetId), 0);
     }
   });
-  const worker = await opts.hatchet.worker("switchyard-relay", { workflows: [task], slots, handleKill: false });
+  // Completion-webhook events are delivered from here too, in relay mode.
+  const webhooks = webhookTask(opts.hatchet, timing.webhookBackoffMaxMs, async (input, ctx) => {
+    const outcome = await deliverEvent(
+      db,
+      input.eventId,
+      ctx.retryCount(),
+      opts.webhookPolicy ?? { allowLocal: false },
+    );
+    if (outcome.status === "retry") throw new Error(outcome.error);
+    return outcome as unknown as Record<string, never>;
+  });
+  const worker = await opts.hatchet.worker("switchyard-relay", {
+    workflows: [task, webhooks],
+    slots,
+    handleKill: false,
+  });
   void worker.start();
   await worker.waitUntilReady(60_000);
 

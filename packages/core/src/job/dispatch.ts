@@ -10,6 +10,7 @@ import { type Db, dispatchSweeps } from "@switchyard/db";
 import { type SQL, sql } from "drizzle-orm";
 import type { Orchestrator } from "../orchestrator.ts";
 import type { Timing } from "../timing.ts";
+import { dispatchPending } from "../webhooks.ts";
 import { handOver, handOverFailed, recordRun, type Wake, withdrawLostHandOvers } from "./lifecycle.ts";
 import { readyTargets } from "./rule.ts";
 
@@ -102,16 +103,21 @@ export const notifyRelay: Wake = (targetId: string): SQL => sql`pg_notify(${DISP
 export interface DispatchHost {
   wake: Wake;
   afterCommit(targetId: string): Promise<void>;
+  /** After a change that may have written webhook events (a job ended by a user's action). */
+  afterEvents(): Promise<void>;
 }
 
-/** Relay mode: the relay is told by NOTIFY and dispatches in its own process. */
-export const relayHost: DispatchHost = { wake: notifyRelay, afterCommit: async () => {} };
+/** Relay mode: the relay is told by NOTIFY, and its sweep sends webhook events. */
+export const relayHost: DispatchHost = { wake: notifyRelay, afterCommit: async () => {}, afterEvents: async () => {} };
 
 /**
  * Direct mode: no process listens, so the process that made the change dispatches itself. A
  * failure is logged, not thrown: the change is committed, and the sweep hands the job over later.
  */
-export function inlineHost(deps: DispatchDeps, log: (msg: string) => void = console.error): DispatchHost {
+export function inlineHost(
+  deps: DispatchDeps & { timing: Pick<Timing, "lostHandOverMs"> },
+  log: (msg: string) => void = console.error,
+): DispatchHost {
   return {
     wake: null,
     afterCommit: async (targetId) => {
@@ -119,6 +125,12 @@ export function inlineHost(deps: DispatchDeps, log: (msg: string) => void = cons
         log(`dispatch of target ${targetId} failed: ${err.message}`),
       );
     },
+    afterEvents: async () => {
+      await dispatchPending(deps.db, deps.orchestrator, deps.timing).catch((err: Error) =>
+        log(`webhook dispatch failed: ${err.message}`),
+      );
+    },
   };
 }
+
 export { readyTargets } from "./rule.ts";

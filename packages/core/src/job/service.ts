@@ -168,6 +168,7 @@ async function userAction(
   });
   if (done.runToCancel) await deps.orchestrator.cancel(done.runToCancel).catch(() => {});
   await deps.host.afterCommit(targetId);
+  if (done.job.status === "canceled" || done.job.status === "success") await deps.host.afterEvents();
   return { message: messageFor(action, jobId, done.job.status), job: jobView(done.job) };
 }
 
@@ -180,13 +181,34 @@ export async function logs(db: Db, tenantId: string, targetId: string, jobId: st
     .from(jobLogs)
     .where(and(eq(jobLogs.jobId, jobId), page.after === undefined ? undefined : gt(jobLogs.id, page.after)))
     .orderBy(asc(jobLogs.id));
-  return rows.map((r) => ({
-    id: r.id,
-    job_id: r.jobId,
-    timestamp: iso(r.timestamp),
-    log_type: r.logType,
-    content: r.content,
-  }));
+  return rows.map(logView);
+}
+
+const logView = (r: typeof jobLogs.$inferSelect) => ({
+  id: r.id,
+  job_id: r.jobId,
+  timestamp: iso(r.timestamp),
+  log_type: r.logType,
+  content: r.content,
+});
+
+/** The statuses a follower of a job's log stops at: the job no longer runs nor waits to. */
+export const FOLLOW_ENDS_AT: readonly JobStatus[] = ["success", "error", "canceled", "paused"];
+
+/**
+ * One read of a follower of the job's log: its status, then at most `limit` lines after `after`
+ * (in that order, so the lines include every one written before the status was read).
+ */
+export async function logTail(db: Db, tenantId: string, targetId: string, jobId: string, after: number, limit = 500) {
+  const job = await findJob(db, tenantId, targetId, jobId);
+  if (!job) throw notFound("job", jobId);
+  const rows = await db
+    .select()
+    .from(jobLogs)
+    .where(and(eq(jobLogs.jobId, jobId), gt(jobLogs.id, after)))
+    .orderBy(asc(jobLogs.id))
+    .limit(limit);
+  return { status: job.status, lines: rows.map(logView) };
 }
 
 export async function httpExchanges(db: Db, tenantId: string, targetId: string, jobId: string) {
