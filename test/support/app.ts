@@ -50,6 +50,8 @@ export interface TestAppOptions {
   logs?: string[];
   /** Timing rules for every process of this app (SWITCHYARD_TIMING). */
   timing?: Partial<Timing>;
+  /** Per-tenant request limit (SWITCHYARD_RATE_LIMIT); by default one no test reaches. */
+  rateLimit?: string;
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -68,6 +70,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     // The tests' webhook receivers listen on 127.0.0.1.
     SWITCHYARD_WEBHOOKS_ALLOW_LOCAL: "1",
     SWITCHYARD_DELIVERY: delivery,
+    // Generated-input tests send thousands of requests a minute as one tenant.
+    SWITCHYARD_RATE_LIMIT: opts.rateLimit ?? "1000000/60",
     ...(opts.timing ? { SWITCHYARD_TIMING: JSON.stringify(opts.timing) } : {}),
   };
   Object.assign(process.env, env);

@@ -21,6 +21,8 @@ export function statusFor(code: ErrorCode): number {
     case "idempotency.key_reused":
     case "webhook.invalid_url":
       return 422;
+    case "tenant.rate_limited":
+      return 429;
     case "route.not_found":
     case "tenant.not_found":
     case "target.not_found":

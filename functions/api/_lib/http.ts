@@ -8,6 +8,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import type * as z from "zod/mini";
 import { type Deps, deps } from "./deps.ts";
 import { outageOf, statusFor } from "./errors.ts";
+import { consumeRequest, RateLimited } from "./rate-limit.ts";
 
 /** Larger bodies are refused before parsing (API Gateway's own limit is 10 MiB). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -85,7 +86,9 @@ export async function authenticate(auth: "tenant" | "admin" | "none", event: API
     return "";
   }
   const key = event.headers["x-api-key"] ?? event.queryStringParameters?.api_key;
-  return Tenants.authenticate(d.db, key);
+  const tenantId = await Tenants.authenticate(d.db, key);
+  await consumeRequest(tenantId);
+  return tenantId;
 }
 
 /** Postgres stores neither NUL in text and jsonb nor unpaired UTF-16 surrogates in jsonb. */
@@ -175,11 +178,12 @@ function errorReply(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayPro
 export function errorAnswer(error: unknown) {
   const err = error as (Error & { statusCode?: number }) | null;
   if (err instanceof SwitchyardError) {
-    return json(statusFor(err.code), {
-      detail: err.message,
-      code: err.code,
-      ...(err.details === undefined ? {} : { errors: err.details }),
-    });
+    const retry = err instanceof RateLimited ? { "retry-after": String(err.retryAfterSeconds) } : undefined;
+    return json(
+      statusFor(err.code),
+      { detail: err.message, code: err.code, ...(err.details === undefined ? {} : { errors: err.details }) },
+      retry,
+    );
   }
   // middy's JSON parser: 415 for a wrong type, 422 for JSON that does not parse.
   if (err?.statusCode === 415) {

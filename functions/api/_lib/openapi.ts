@@ -652,6 +652,8 @@ const MEANING: Partial<Record<ApiErrorCode, string>> = {
   "route.not_found": "no route has this method and path (a wrong trailing slash, or an API older than this document)",
   "tenant.not_found": "unknown tenant",
   "tenant.name_taken": "the name is in use",
+  "tenant.rate_limited":
+    "the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After",
   "target.not_found": "unknown target, or another tenant's",
   "target.busy": "the target has pending, queued or running jobs",
   "target.archived": "the target is archived and takes no new jobs",
@@ -749,6 +751,8 @@ function errorExample(code: ApiErrorCode, route: ApiRoute, op: Operation): Error
     }
     case "tenant.name_taken":
       return { detail: "A tenant named 'acme' already exists" };
+    case "tenant.rate_limited":
+      return { detail: "Rate limit of 1200 requests per 60 s exceeded; retry after 17 s" };
     case "worker.name_taken":
       return { detail: "A worker named 'lambda-eu' is already registered" };
     case "target.busy":
@@ -789,7 +793,8 @@ export function errorCodes(route: ApiRoute, op: Operation = operationOf(route)):
   const add = (...c: ApiErrorCode[]) => {
     for (const x of c) codes.add(x);
   };
-  if (route.auth === "tenant") add("auth.missing_key", "auth.invalid_key", "database.unavailable");
+  if (route.auth === "tenant")
+    add("auth.missing_key", "auth.invalid_key", "tenant.rate_limited", "database.unavailable");
   if (route.auth === "admin")
     add("auth.missing_key", "auth.invalid_key", "auth.admin_required", "database.unavailable");
   if (op.body) add("request.too_large", "request.unsupported_media_type", "request.malformed_json", "request.invalid");
@@ -863,7 +868,7 @@ function errorResponses(route: ApiRoute, op: Operation) {
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
     out[String(status)] = {
       description: codes.map((c) => `- \`${c}\`${MEANING[c] ? `: ${MEANING[c]}` : ""}`).join("\n"),
-      ...(status === 503
+      ...(status === 503 || status === 429
         ? {
             headers: {
               "Retry-After": {
@@ -969,7 +974,7 @@ export function openApiDocument() {
       title: "switchyard",
       version: "1.0.0",
       description:
-        "Jobs queued per target, run on Hatchet. legacy-use's job API (paths, fields, trailing slashes), with its queue's quirks fixed.\n\nTenant routes take an API key (`X-API-Key` header, or the `api_key` query parameter); `/api/admin/**` takes the admin key (`X-Admin-Key`). Every error is JSON `{detail, code, errors?}`: match on `code`. A `503` wrote nothing: send the request again after `Retry-After` seconds.",
+        "Jobs queued per target, run on Hatchet. legacy-use's job API (paths, fields, trailing slashes), with its queue's quirks fixed.\n\nTenant routes take an API key (`X-API-Key` header, or the `api_key` query parameter); `/api/admin/**` takes the admin key (`X-Admin-Key`). Every error is JSON `{detail, code, errors?}`: match on `code`. A `503` or `429` did nothing: send the request again after `Retry-After` seconds. Each tenant has a request limit (`429 tenant.rate_limited`).",
     },
     tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     paths,

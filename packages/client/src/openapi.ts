@@ -938,6 +938,7 @@ export interface components {
         | "route.not_found"
         | "tenant.not_found"
         | "tenant.name_taken"
+        | "tenant.rate_limited"
         | "target.not_found"
         | "target.busy"
         | "target.archived"
@@ -1096,6 +1097,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -1231,6 +1246,20 @@ export interface operations {
           "application/json": components["schemas"]["Error"] & {
             /** @enum {unknown} */
             code?: "request.invalid";
+          };
+        };
+      };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
           };
         };
       };
@@ -1431,6 +1460,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -1561,6 +1604,20 @@ export interface operations {
           "application/json": components["schemas"]["Error"] & {
             /** @enum {unknown} */
             code?: "request.invalid";
+          };
+        };
+      };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
           };
         };
       };
@@ -1708,6 +1765,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -1852,6 +1923,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -1984,6 +2069,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -2098,6 +2197,20 @@ export interface operations {
           "application/json": components["schemas"]["Error"] & {
             /** @enum {unknown} */
             code?: "request.invalid";
+          };
+        };
+      };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
           };
         };
       };
@@ -2230,6 +2343,20 @@ export interface operations {
           "application/json": components["schemas"]["Error"] & {
             /** @enum {unknown} */
             code?: "request.invalid";
+          };
+        };
+      };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
           };
         };
       };
@@ -2413,6 +2540,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -2557,6 +2698,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -2670,6 +2825,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -2759,6 +2928,20 @@ export interface operations {
           "application/json": components["schemas"]["Error"] & {
             /** @enum {unknown} */
             code?: "request.unsupported_media_type";
+          };
+        };
+      };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
           };
         };
       };
@@ -2886,6 +3069,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -3000,6 +3197,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -3096,6 +3307,20 @@ export interface operations {
           "application/json": components["schemas"]["Error"] & {
             /** @enum {unknown} */
             code?: "request.unsupported_media_type";
+          };
+        };
+      };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
           };
         };
       };
@@ -3255,6 +3480,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -3359,6 +3598,20 @@ export interface operations {
           "application/json": components["schemas"]["Error"] & {
             /** @enum {unknown} */
             code?: "request.invalid";
+          };
+        };
+      };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
           };
         };
       };
@@ -3490,6 +3743,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -3615,6 +3882,20 @@ export interface operations {
           "application/json": components["schemas"]["Error"] & {
             /** @enum {unknown} */
             code?: "request.invalid";
+          };
+        };
+      };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
           };
         };
       };
@@ -3784,6 +4065,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -3935,6 +4230,20 @@ export interface operations {
           "application/json": components["schemas"]["Error"] & {
             /** @enum {unknown} */
             code?: "request.invalid";
+          };
+        };
+      };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
           };
         };
       };
@@ -4105,6 +4414,20 @@ export interface operations {
           };
         };
       };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
+          };
+        };
+      };
       /** @description - `internal`: a bug */
       500: {
         headers: {
@@ -4221,6 +4544,20 @@ export interface operations {
           "application/json": components["schemas"]["Error"] & {
             /** @enum {unknown} */
             code?: "request.invalid";
+          };
+        };
+      };
+      /** @description - `tenant.rate_limited`: the tenant sent more requests than its limit allows in the current window (`SWITCHYARD_RATE_LIMIT`, 1200 per 60 s by default); nothing was done, retry after Retry-After */
+      429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "tenant.rate_limited";
           };
         };
       };

@@ -12,6 +12,7 @@ export const ErrorCodes = [
   "route.not_found",
   "tenant.not_found",
   "tenant.name_taken",
+  "tenant.rate_limited",
   "target.not_found",
   "target.busy",
   "target.archived",

@@ -1,4 +1,4 @@
-import { index, pgTable, text } from "drizzle-orm/pg-core";
+import { bigint, index, integer, pgTable, text, varchar } from "drizzle-orm/pg-core";
 import { belongsTo, id, tstz, writtenAt } from "./columns.ts";
 
 export const tenants = pgTable("tenants", {
@@ -21,3 +21,13 @@ export const apiKeys = pgTable(
   },
   (t) => [index("api_keys_tenant_idx").on(t.tenantId)],
 );
+
+/**
+ * Per-tenant request counts (rate-limiter-flexible's Postgres store, whose layout this is): one
+ * row per tenant, `points` used in the window that ends at `expire` (epoch milliseconds).
+ */
+export const rateLimits = pgTable("rate_limits", {
+  key: varchar("key", { length: 255 }).primaryKey(),
+  points: integer("points").notNull().default(0),
+  expire: bigint("expire", { mode: "number" }),
+});
