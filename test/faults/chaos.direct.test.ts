@@ -1,0 +1,3 @@
+import { chaosSuite } from "./suites/chaos.ts";
+
+chaosSuite("direct");

@@ -1,0 +1,3 @@
+import { connectionDropSuite } from "./suites/connection-drop.ts";
+
+connectionDropSuite("direct");

@@ -1,0 +1,3 @@
+import { enginePostgresRestartSuite } from "./suites/engine-postgres-restart.ts";
+
+enginePostgresRestartSuite("relay");

@@ -1,0 +1,3 @@
+import { engineRestartSuite } from "./suites/engine-restart.ts";
+
+engineRestartSuite("relay");

@@ -1,0 +1,3 @@
+import { postgresRestartSuite } from "./suites/postgres-restart.ts";
+
+postgresRestartSuite("direct");

@@ -1,0 +1,3 @@
+import { selfHealingSuite } from "./suites/self-healing.ts";
+
+selfHealingSuite("direct");

@@ -1,0 +1,3 @@
+import { workerCrashSuite } from "./suites/worker-crash.ts";
+
+workerCrashSuite("relay");
