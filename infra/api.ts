@@ -45,16 +45,6 @@ const common = {
   environment,
 } as const;
 
-// Every buffered route, and $default for anything else (the API's 404 shape instead of API
-// Gateway's).
-for (const [key, handler] of [
-  ...apiRoutes.filter((route) => !route.stream).map((route) => [routeKey(route), route.handler] as const),
-  ["$default", notFoundHandler] as const,
-]) {
-  // API Gateway gives up on an integration after 30 seconds.
-  api.route(key, { handler, timeout: "29 seconds", ...common });
-}
-
 /**
  * The streaming routes (the log stream): API Gateway answers only when the function returns, so
  * each is a function with a Function URL in RESPONSE_STREAM mode, reached at the same path under
@@ -74,3 +64,19 @@ export const streams = apiRoutes
       ...common,
     });
   });
+
+// Every buffered route, and $default for anything else (the API's 404 shape instead of API
+// Gateway's).
+for (const [key, handler] of [
+  ...apiRoutes.filter((route) => !route.stream).map((route) => [routeKey(route), route.handler] as const),
+  ["$default", notFoundHandler] as const,
+]) {
+  // API Gateway gives up on an integration after 30 seconds.
+  api.route(key, {
+    handler,
+    timeout: "29 seconds",
+    ...common,
+    // The console's page tells the browser where the log stream is.
+    environment: { ...environment, SWITCHYARD_LOG_STREAM_URL: streams[0]?.url ?? "" },
+  });
+}

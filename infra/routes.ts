@@ -71,6 +71,8 @@ export const apiRoutes: readonly ApiRoute[] = [
   r("GET", "/api/openapi.json", "openapi", "none"),
   // its reference page (Redoc, served by the API: a function of its own, its bundle holds Redoc)
   r("GET", "/api/docs", "docs", "none"),
+  // the console: lanes and jobs of the tenant whose key is entered in the page
+  r("GET", "/api/console", "console", "none"),
 ];
 
 /** What answers a method and path no route has: API Gateway's `$default` route, and the local server. */

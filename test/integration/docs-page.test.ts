@@ -1,33 +1,18 @@
 // GET /api/docs in a real headless browser (Debian's chromium, driven by playwright-core): the page
 // comes from the API alone (Redoc inlined, the document from /api/openapi.json, nothing from any
 // other origin) and renders every operation of the document.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalServer } from "../../dev/local-server.ts";
 import { openApiDocument } from "../../functions/api/_lib/openapi.ts";
 import { apiRoutes, corsPolicy, notFoundHandler } from "../../infra/routes.ts";
+import { launchBrowser } from "../support/browser.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-/** .ci/run installs it (apt package chromium); a browser is never downloaded. */
-const CHROMIUM = "/usr/bin/chromium";
-// Without the background-networking flags Chromium dials Google's services, which this network refuses.
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let server: Awaited<ReturnType<typeof startLocalServer>>;
-let profile: string;
+let chromium: Awaited<ReturnType<typeof launchBrowser>> | undefined;
 let browser: BrowserContext | undefined;
 
 beforeAll(async () => {
@@ -39,14 +24,13 @@ beforeAll(async () => {
     cors: corsPolicy,
     log: () => {},
   });
-  profile = await mkdtemp(join(tmpdir(), "switchyard-chromium-"));
-  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  chromium = await launchBrowser();
+  browser = chromium.context;
 });
 
 afterAll(async () => {
-  await browser?.close();
+  await chromium?.close();
   await server?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
 const summaries = () =>

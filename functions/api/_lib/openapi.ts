@@ -21,7 +21,7 @@ const TAGS: Record<Tag, string> = {
     "Completion webhooks: switchyard POSTs `job.succeeded`, `job.failed`, `job.canceled` and `job.paused` events, signed as Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`), retried with backoff until the endpoint answers 2xx.",
   Targets: "Targets are lanes: at most one running job at a time, oldest first.",
   Admin: "Tenants, their API keys and webhook workers (X-Admin-Key).",
-  Contract: "This document and its reference page.",
+  Contract: "This document, its reference page, and the console.",
 };
 
 interface ErrorBody {
@@ -626,6 +626,16 @@ const operations: Record<string, Operation> = {
     tag: "Contract",
     answer: "OpenApiDocument",
     example: { openapi: "3.1.0", info: { title: "switchyard", version: "1.0.0" }, paths: {} },
+  },
+  "GET /api/console": {
+    operationId: "getConsole",
+    summary: "The console",
+    description:
+      "A page that shows a tenant's targets as lanes (running, blocking, waiting) and their jobs with live logs, HTTP exchanges and the job actions. It calls only this API, with the key entered in the page.",
+    tag: "Contract",
+    answer: "html",
+    page: true,
+    example: "<!doctype html>…",
   },
   "GET /api/docs": {
     operationId: "getDocs",

@@ -524,6 +524,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/console": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The console
+     * @description A page that shows a tenant's targets as lanes (running, blocking, waiting) and their jobs with live logs, HTTP exchanges and the job actions. It calls only this API, with the key entered in the page.
+     */
+    get: operations["getConsole"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -5437,6 +5457,39 @@ export interface operations {
     };
   };
   getDocs: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The reference page (HTML with Redoc inlined); gzip-encoded when the client accepts it. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /** @example <!doctype html>… */
+          "text/html": string;
+        };
+      };
+      /** @description - `route.not_found`: no route has this method and path (a wrong trailing slash, or an API older than this document) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"] & {
+            /** @enum {unknown} */
+            code?: "route.not_found";
+          };
+        };
+      };
+    };
+  };
+  getConsole: {
     parameters: {
       query?: never;
       header?: never;
