@@ -90,6 +90,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         routes,
         root: ROOT,
         port: opts.workerPort ?? 3001,
+        host: process.env.HOST,
         // A Function URL allows up to 15 minutes.
         timeoutMs: 15 * 60_000,
         log: (l) => {

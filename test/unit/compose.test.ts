@@ -3,6 +3,8 @@
 // reason to differ. Docker is not needed: both files are read as text.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { findJobType } from "@switchyard/jobs";
+import { relayConfig } from "@switchyard/relay";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { DEFAULT_PORTS, engineEnv, HATCHET_TENANT_ID, HATCHET_VERSION } from "../../dev/hatchet.ts";
@@ -285,7 +287,7 @@ describe("docker-compose.yml token helper", () => {
 });
 
 describe("docker-compose.yml app services", () => {
-  for (const name of ["api", "relay"]) {
+  for (const name of ["api", "worker", "relay"]) {
     it(`${name} reaches hatchet and postgres by service name, in profile app`, () => {
       const env = envOf(name);
       expect(service(name).profiles).toContain("app");
@@ -301,6 +303,55 @@ describe("docker-compose.yml app services", () => {
 
   it("api publishes port 3000", () => {
     expect(publishedFor("api", 3000)?.published).toBe(3000);
+  });
+
+  // What an echo job needs, in the order a create meets it: a tenant key (the admin key makes
+  // one), the job type registered (the relay registers the worker, whose /health lists echo), and
+  // a run delivered (relay mode: the relay calls the worker, signed with the shared secret).
+  const secretsScript = argv(service("secrets").command).join("\n");
+  const generated = [...secretsScript.matchAll(/echo "([A-Z_]+)=/g)].map((m) => m[1]);
+
+  it("generates the token, the signing secret and the admin key once, into a volume", () => {
+    expect(service("secrets").profiles).toContain("app");
+    expect(generated.sort()).toEqual(["HATCHET_CLIENT_TOKEN", "SWITCHYARD_ADMIN_KEY", "WEBHOOK_SIGNING_SECRET"]);
+    expect(secretsScript).toMatch(/^\[ -s \/secrets\/app\.env \] && exit 0/);
+    expect(secretsScript).toContain(`--tenant-id ${HATCHET_TENANT_ID}`);
+    expect(mountsOf("secrets").find((m) => m.target === "/secrets")?.source).toBe("app_secrets");
+  });
+
+  for (const name of ["api", "worker", "relay"]) {
+    it(`${name} starts after the secrets exist and reads them before its command`, () => {
+      const depends = service(name).depends_on as Record<string, { condition?: string }>;
+      expect(depends.secrets?.condition).toBe("service_completed_successfully");
+      expect(mountsOf(name).find((m) => m.target === "/secrets")?.source).toBe("app_secrets");
+      expect(argv((service(name) as { entrypoint?: string[] }).entrypoint).join(" ")).toMatch(
+        // Compose turns $$ into $.
+        /set -a && \. \/secrets\/app\.env && set \+a && exec "\$\$@"/,
+      );
+    });
+  }
+
+  it("runs relay delivery, and the relay could start with what it is given", () => {
+    const env = { ...envOf("relay"), ...Object.fromEntries(generated.map((k) => [k, "generated"])) };
+    expect(env.SWITCHYARD_DELIVERY).toBe("relay");
+    expect(() => relayConfig(env)).not.toThrow();
+  });
+
+  it("has the relay register the worker by service name once the worker answers, on the worker's port", () => {
+    const relayArgs = argv(service("relay").command);
+    const workerUrl = new URL(flagValue(relayArgs, "--worker-url") ?? "");
+    expect(workerUrl.hostname).toBe("worker");
+    expect(workerUrl.port).toBe(flagValue(argv(service("worker").command), "--worker-port"));
+    expect(envOf("worker").HOST).toBe("0.0.0.0");
+    expect((service("relay").depends_on as Record<string, { condition?: string }>).worker?.condition).toBe(
+      "service_healthy",
+    );
+    expect(JSON.stringify(service("worker").healthcheck?.test)).toContain(`127.0.0.1:${workerUrl.port}/health`);
+  });
+
+  it("serves the echo job type from the worker it runs", () => {
+    expect(argv(service("worker").command).join(" ")).toMatch(/^npm run dev:worker\b/);
+    expect(findJobType("echo")).toBeDefined();
   });
 });
 
