@@ -1,7 +1,7 @@
 // Who used the CPU during a scenario: user + system time per process from /proc, grouped into the
-// benchmark process, the product process, the engine, Postgres backends per database, and
-// everything else on the machine (other people's work shares these two cores too). Linux only;
-// elsewhere every figure is absent.
+// benchmark process, the product processes of each delivery mode, the engine, Postgres backends per
+// database, and everything else on the machine (other people's work shares these two cores too).
+// Linux only; elsewhere every figure is absent.
 import { readdir, readFile } from "node:fs/promises";
 import type { Role } from "../../dev/app.ts";
 
@@ -23,23 +23,38 @@ export interface CpuUse {
 
 export interface CpuGroups {
   benchPid: number;
-  /** The product's process per role (the same pid thrice when they share one). */
-  productPids?: Record<Role, number | undefined>;
+  /** Per deployment (delivery mode): the process of each role (the same pid for all when they share one). */
+  products: Array<{ mode: string; pids: Record<Role, number | undefined> }>;
   enginePid?: number;
-  appDb: string;
+  /** Per deployment: the name of its switchyard database. */
+  appDbs: Array<{ mode: string; name: string }>;
   engineDb: string;
+  /** The benchmark's own Postgres server, when it runs one: other Postgres servers are other people's work. */
+  postmasterPid?: number;
 }
 
 const TICKS = 100; // USER_HZ on Linux
 
-async function stat(pid: number): Promise<{ ticks: number; comm: string; ppid: number } | undefined> {
+const HELPERS = "benchmark helpers (esbuild, node imports, handler processes)";
+/** Not a process: the benchmark's children that have exited (their CPU moves to its cutime). */
+const EXITED_HELPERS = -1;
+
+async function stat(
+  pid: number,
+): Promise<{ ticks: number; childTicks: number; comm: string; ppid: number } | undefined> {
   try {
     const text = await readFile(`/proc/${pid}/stat`, "utf8");
     const close = text.lastIndexOf(")");
     const comm = text.slice(text.indexOf("(") + 1, close);
     const fields = text.slice(close + 2).split(" ");
-    // fields[11] = utime, fields[12] = stime (fields 14 and 15 of proc(5), after pid and comm).
-    return { ticks: Number(fields[11]) + Number(fields[12]), comm, ppid: Number(fields[1]) };
+    // fields[11] = utime, fields[12] = stime (fields 14 and 15 of proc(5), after pid and comm);
+    // fields[13] and [14] = cutime, cstime: the children it has waited for.
+    return {
+      ticks: Number(fields[11]) + Number(fields[12]),
+      childTicks: Number(fields[13]) + Number(fields[14]),
+      comm,
+      ppid: Number(fields[1]),
+    };
   } catch {
     return undefined;
   }
@@ -47,16 +62,24 @@ async function stat(pid: number): Promise<{ ticks: number; comm: string; ppid: n
 
 async function groupOf(pid: number, comm: string, ppid: number, g: CpuGroups): Promise<string> {
   if (pid === g.benchPid) return "benchmark process";
-  const roles = Object.entries(g.productPids ?? {}).flatMap(([role, p]) => (p === pid ? [role] : []));
-  if (roles.length === 3) return "product process (API + worker + relay)";
-  if (roles.length > 0) return `product: ${roles.join(" + ")} process`;
-  if (ppid === g.benchPid && pid !== g.enginePid) return "benchmark helpers (esbuild, node imports)";
+  for (const { mode, pids } of g.products) {
+    const roles = Object.entries(pids).flatMap(([role, p]) => (p === pid ? [role] : []));
+    if (roles.length > 0) return `product (${mode} mode): ${roles.join(" + ")} process`;
+  }
+  if (ppid === g.benchPid && pid !== g.enginePid) return HELPERS;
   if (pid === g.enginePid) return "Hatchet engine";
+  if (comm === "postgres" && g.postmasterPid !== undefined && pid !== g.postmasterPid && ppid !== g.postmasterPid) {
+    return "other processes";
+  }
   if (comm === "postgres") {
     const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (cmd.includes(` ${g.appDb} `)) return "Postgres: switchyard database";
+    for (const { mode, name } of g.appDbs) {
+      if (cmd.includes(` ${name} `)) return `Postgres: switchyard database (${mode} mode)`;
+    }
     if (cmd.includes(` ${g.engineDb} `)) return "Postgres: engine database";
-    return "Postgres: other (background, other databases)";
+    return g.postmasterPid === undefined
+      ? "Postgres: other (background, other databases)"
+      : "Postgres: background (this run's server)";
   }
   return "other processes";
 }
@@ -69,7 +92,10 @@ export async function cpuSnapshot(g: CpuGroups): Promise<CpuSnapshot | undefined
     if (!/^\d+$/.test(e)) continue;
     const pid = Number(e);
     const s = await stat(pid);
-    if (s) procs.set(pid, [await groupOf(pid, s.comm, s.ppid, g), s.ticks]);
+    if (!s) continue;
+    procs.set(pid, [await groupOf(pid, s.comm, s.ppid, g), s.ticks]);
+    // A helper that ran and exited within the window (the in-process handlers' child) counts too.
+    if (pid === g.benchPid) procs.set(EXITED_HELPERS, [HELPERS, s.childTicks]);
   }
   const line = (await readFile("/proc/stat", "utf8")).split("\n")[0] ?? "";
   const nums = line.trim().split(/\s+/).slice(1).map(Number);

@@ -1,7 +1,7 @@
 // The native path: a plain Hatchet SDK worker in this process that runs the echo job type
 // directly in its task, with the same per-target concurrency as the relay's task, so the two paths
 // differ only by what switchyard adds (API, Postgres, relay → worker HTTP, worker DB writes).
-import { ConcurrencyLimitStrategy, type HatchetClient, type JsonObject } from "@hatchet-dev/typescript-sdk/v1";
+import { ConcurrencyLimitStrategy, type HatchetClient, type JsonObject } from "@hatchet-dev/typescript-sdk/v1/index.js";
 import type { JobContext } from "@switchyard/core";
 import { CONCURRENCY_EXPRESSION } from "@switchyard/hatchet";
 import { hatchetClient } from "@switchyard/hatchet/sdk";
@@ -69,7 +69,9 @@ export async function startNativeWorker(env: Record<string, string>, slots: numb
   const marks = new Map<string, NativeMarks>();
   const task = declare(hatchet, marks);
   const worker = await hatchet.worker("bench-native", { workflows: [task], slots, handleKill: false });
-  void worker.start();
+  // The SDK rejects this when it gives up on the engine (about 20 failed subscriptions): an
+  // unhandled rejection would end the benchmark without its cleanup, so it is only logged.
+  worker.start().catch((err: Error) => console.error(`[bench] native worker stopped: ${err.message}`));
   await worker.waitUntilReady(60_000);
   return { hatchet, task, marks, stop: () => worker.stop() };
 }

@@ -1,18 +1,15 @@
-// Scenario 3: the API's Lambda handlers called in this process, warm, with API Gateway v2 events
-// built by hand, against the real database. One database connection, as one Lambda instance has.
-// Creates are timed twice: on a blocked target (the relay's dispatch finds it blocked, nothing
-// runs: the handler on a quiet system), and on fresh targets, where the stack's relay runs every
-// created job through Hatchet and the worker meanwhile; scenario 2 shows them under heavy load.
-import { randomUUID } from "node:crypto";
-import { closeSharedDatabase } from "@switchyard/db";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import pg from "pg";
-import { makeContext } from "../../dev/local-server.ts";
-import { handler as createHandler } from "../../functions/api/jobs/create.ts";
-import { handler as getHandler } from "../../functions/api/jobs/get.ts";
-import { handler as listAllHandler } from "../../functions/api/jobs/list-all.ts";
-import { type Cleanups, type Stack, waitFor } from "../lib/stack.ts";
+// Scenario 3: the API's Lambda handlers called warm, in a process of their own per delivery mode
+// (handlers-process.ts), with one database connection, as one Lambda instance has. Creates are
+// timed twice: on a blocked target (dispatch finds it blocked, nothing runs: the handler on a quiet
+// system), and on fresh targets, where every created job runs meanwhile (in direct mode the create
+// also hands its job to Hatchet before it answers); scenario 2 shows them under heavy load. The
+// setup (targets, the blocking job) and the wait for the live jobs happen here.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { ROOT, type Stack, waitFor } from "../lib/stack.ts";
 import { round, type Summary, summarize } from "../lib/stats.ts";
+import { type HandlersFigures, type HandlersPlan, RESULT_MARK } from "./handlers-process.ts";
 
 export interface HandlersParams {
   warmup: number;
@@ -21,9 +18,10 @@ export interface HandlersParams {
 
 export interface HandlersResult {
   params: HandlersParams & { poolMax: number; listAllTotal: number };
+  delivery: Stack["delivery"];
   /** On a blocked target: nothing runs meanwhile. */
   create: Summary;
-  /** On fresh targets: the relay runs each created job while the next creates are timed. */
+  /** On fresh targets: each created job runs while the next creates are timed. */
   createLive: Summary;
   get: Summary;
   listAll: Summary;
@@ -36,94 +34,34 @@ export interface HandlersResult {
   errors: number;
 }
 
-type Handler = (event: APIGatewayProxyEventV2, context: ReturnType<typeof makeContext>) => Promise<unknown>;
-
-function event(opts: {
-  routeKey: string;
-  rawPath: string;
-  key: string;
-  pathParameters?: Record<string, string>;
-  body?: unknown;
-}): APIGatewayProxyEventV2 {
-  const [method = "GET"] = opts.routeKey.split(" ");
-  const now = new Date();
-  return {
-    version: "2.0",
-    routeKey: opts.routeKey,
-    rawPath: opts.rawPath,
-    rawQueryString: "",
-    headers: {
-      "x-api-key": opts.key,
-      host: "bench.local",
-      "user-agent": "switchyard-bench",
-      ...(opts.body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(opts.pathParameters ? { pathParameters: opts.pathParameters } : {}),
-    requestContext: {
-      accountId: "000000000000",
-      apiId: "bench",
-      domainName: "bench.local",
-      domainPrefix: "bench",
-      http: { method, path: opts.rawPath, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "switchyard-bench" },
-      requestId: randomUUID(),
-      routeKey: opts.routeKey,
-      stage: "$default",
-      time: now.toUTCString(),
-      timeEpoch: now.getTime(),
-    },
-    ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
-    isBase64Encoded: false,
-  };
-}
-
-/** Counts queries sent to Postgres by any pg client in this process while `fn` runs. */
-async function countQueries(fn: () => Promise<void>): Promise<number> {
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  let n = 0;
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    n++;
-    return original.apply(this, args);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.query = original;
-  }
-  return n;
-}
-
-export async function runHandlers(
-  stack: Stack,
-  p: HandlersParams,
-  cleanups: Cleanups,
-  log: (m: string) => void,
-): Promise<HandlersResult> {
-  Object.assign(process.env, { DATABASE_URL: stack.appDbUrl, DATABASE_POOL_MAX: "1" });
-  cleanups.add("handler database pool", closeSharedDatabase);
-
-  const createTargets = await stack.targets(p.warmup + p.calls, "handlers");
-  const ctx = () => makeContext("bench-api", 29_000);
-  let errors = 0;
-  const call = async (h: Handler, e: APIGatewayProxyEventV2) => {
-    const t0 = performance.now();
-    const res = (await h(e, ctx())) as APIGatewayProxyStructuredResultV2;
-    const ms = performance.now() - t0;
-    if (res.statusCode !== 200) errors++;
-    return { ms, body: JSON.parse(String(res.body ?? "null")) as Record<string, unknown> };
-  };
-  const key = stack.tenant.key;
-  const createEvent = (targetId: string) =>
-    event({
-      routeKey: "POST /api/targets/{target_id}/jobs/",
-      rawPath: `/api/targets/${targetId}/jobs/`,
-      key,
-      pathParameters: { target_id: targetId },
-      body: { api_name: "echo", parameters: { bench: true } },
+/** Runs handlers-process.ts with the deployment's settings and returns what it printed. */
+function measureInProcess(stack: Stack, plan: HandlersPlan, log: (m: string) => void): Promise<HandlersFigures> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench", "scenarios", "handlers-process.ts")], {
+    cwd: ROOT,
+    env: { ...process.env, ...stack.appEnv, DATABASE_POOL_MAX: "1", BENCH_HANDLERS: JSON.stringify(plan) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let figures: HandlersFigures | undefined;
+  const errors: string[] = [];
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    if (line.startsWith(RESULT_MARK)) figures = JSON.parse(line.slice(RESULT_MARK.length)) as HandlersFigures;
+  });
+  createInterface({ input: child.stderr }).on("line", (line) => {
+    if (errors.length < 20) errors.push(line);
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      if (errors.length > 0) log(`  handler process (${stack.delivery}) wrote: ${errors.slice(0, 3).join(" ⏎ ")}`);
+      if (code === 0 && figures) resolve(figures);
+      else reject(new Error(`the handler process exited with ${code}: ${errors.slice(-5).join(" ⏎ ")}`));
     });
+  });
+}
 
-  // create, quiet: every job goes to one target blocked by a failed job, so the relay's dispatch
-  // finds it blocked and nothing runs while the handler is timed.
+export async function runHandlers(stack: Stack, p: HandlersParams, log: (m: string) => void): Promise<HandlersResult> {
+  const createTargets = await stack.targets(p.warmup + p.calls, "handlers");
   const [blocked = ""] = await stack.targets(1, "handlers-blocked");
   const failed = await stack.api("POST", `/api/targets/${blocked}/jobs/`, { api_name: "fail", parameters: {} });
   await waitFor(
@@ -134,54 +72,8 @@ export async function runHandlers(
     },
     { timeoutMs: 30_000, intervalMs: 100 },
   );
-  const created: Array<{ target: string; id: string }> = [];
-  const createQueries = await countQueries(async () => {
-    for (let i = 0; i < p.warmup; i++) {
-      const r = await call(createHandler as Handler, createEvent(blocked));
-      created.push({ target: blocked, id: String(r.body.id) });
-    }
-  });
-  const createMs: number[] = [];
-  for (let i = 0; i < p.calls; i++) {
-    const r = await call(createHandler as Handler, createEvent(blocked));
-    createMs.push(r.ms);
-    created.push({ target: blocked, id: String(r.body.id) });
-  }
-  // create, live: each job on a target of its own, so the relay runs every one meanwhile.
-  const liveMs: number[] = [];
-  for (const [i, t] of createTargets.entries()) {
-    const r = await call(createHandler as Handler, createEvent(t));
-    if (i >= p.warmup) liveMs.push(r.ms);
-    created.push({ target: t, id: String(r.body.id) });
-  }
-
-  // get
-  const getEvent = (i: number) => {
-    const c = created[i % created.length] ?? { target: "", id: "" };
-    return event({
-      routeKey: "GET /api/targets/{target_id}/jobs/{job_id}",
-      rawPath: `/api/targets/${c.target}/jobs/${c.id}`,
-      key,
-      pathParameters: { target_id: c.target, job_id: c.id },
-    });
-  };
-  const getQueries = await countQueries(async () => {
-    for (let i = 0; i < p.warmup; i++) await call(getHandler as Handler, getEvent(i));
-  });
-  const getMs: number[] = [];
-  for (let i = 0; i < p.calls; i++) getMs.push((await call(getHandler as Handler, getEvent(i))).ms);
-
-  // list-all, the first page of the tenant's jobs
-  const listEvent = () => event({ routeKey: "GET /api/jobs/", rawPath: "/api/jobs/", key });
-  let listAllTotal = 0;
-  const listQueries = await countQueries(async () => {
-    for (let i = 0; i < p.warmup; i++) {
-      listAllTotal = Number((await call(listAllHandler as Handler, listEvent())).body.total_count);
-    }
-  });
-  const listMs: number[] = [];
-  for (let i = 0; i < p.calls; i++) listMs.push((await call(listAllHandler as Handler, listEvent())).ms);
-  log(`  handlers: create, get, list-all × ${p.calls} (list-all over ${listAllTotal} jobs)`);
+  const f = await measureInProcess(stack, { key: stack.tenant.key, blocked, createTargets, ...p }, log);
+  log(`  handlers (${stack.delivery} mode): create, get, list-all × ${p.calls} (list-all over ${f.listAllTotal} jobs)`);
   // The live creates' jobs run on after the timing; the next scenario starts on an idle stack.
   await waitFor(
     "the live creates' jobs to finish",
@@ -196,16 +88,17 @@ export async function runHandlers(
   );
 
   return {
-    params: { ...p, poolMax: 1, listAllTotal },
-    create: summarize(createMs),
-    createLive: summarize(liveMs),
-    get: summarize(getMs),
-    listAll: summarize(listMs),
+    params: { ...p, poolMax: 1, listAllTotal: f.listAllTotal },
+    delivery: stack.delivery,
+    create: summarize(f.createMs),
+    createLive: summarize(f.liveMs),
+    get: summarize(f.getMs),
+    listAll: summarize(f.listMs),
     parts: {
-      queriesPerCreate: round(createQueries / p.warmup, 1),
-      queriesPerGet: round(getQueries / p.warmup, 1),
-      queriesPerListAll: round(listQueries / p.warmup, 1),
+      queriesPerCreate: round(f.queries.create / p.warmup, 1),
+      queriesPerGet: round(f.queries.get / p.warmup, 1),
+      queriesPerListAll: round(f.queries.listAll / p.warmup, 1),
     },
-    errors,
+    errors: f.errors,
   };
 }

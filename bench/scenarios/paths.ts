@@ -1,10 +1,14 @@
-// Scenario 1: the same no-op `echo` job through switchyard's full path (HTTP create → API →
-// Postgres, NOTIFY → relay's dispatcher → Hatchet → relay → signed POST → worker → Postgres) and through a plain Hatchet SDK
-// worker on the same engine, in alternating rounds so drift in the machine's load hits both alike.
+// Scenario 1: the same no-op `echo` job down three paths on the same engine, in rounds whose order
+// rotates so drift in the machine's load hits every path alike:
+// - direct: HTTP create → API → Postgres (commit), then the API hands the job to Hatchet (REST
+//   trigger) and answers → the engine's HTTP operator → signed POST → worker → Postgres;
+// - relay: HTTP create → API → Postgres (commit, NOTIFY) → relay's dispatcher → Hatchet (bulk
+//   trigger) → relay → signed POST → worker → Postgres;
+// - native: a plain Hatchet SDK worker in this process.
 import { randomUUID } from "node:crypto";
 import { engineTimes } from "../lib/engine-timing.ts";
 import type { NativeWorker } from "../lib/native.ts";
-import { epochMs, type Stack, waitFor } from "../lib/stack.ts";
+import { epochMs, type Stack, type Stacks, waitFor } from "../lib/stack.ts";
 import { median, round, type Summary, sleep, summarize, wallMs } from "../lib/stats.ts";
 
 export interface PathsParams {
@@ -12,6 +16,9 @@ export interface PathsParams {
   burst: number;
   sequentialPerRound: number;
 }
+
+export const PATHS = ["direct", "relay", "native"] as const;
+export type PathName = (typeof PATHS)[number];
 
 interface JobTiming {
   /** The client's send time (wall clock). */
@@ -21,15 +28,14 @@ interface JobTiming {
   start: number;
   done: number;
   runId: string;
-  /** Relay path: when the API handed the job to Hatchet (dispatched_at). */
+  /** switchyard's paths: when the job was claimed for the hand-over to Hatchet (dispatched_at). */
   dispatched?: number;
   /** Native path: when the task function returned (the analogue of completed_at). */
   fnEnd?: number;
 }
 
 interface Breakdown {
-  relay: Record<string, Summary>;
-  native: Record<string, Summary>;
+  paths: Record<PathName, Record<string, Summary>>;
   sampleRuns: number;
   errors: number;
 }
@@ -52,53 +58,79 @@ export interface PathSummary {
   sequential: { createToStart: Summary; createToDone: Summary };
 }
 
+interface Ratios {
+  latencyP50: number;
+  latencyP50Sequential: number;
+  throughput: number;
+}
+
 export interface PathsResult {
-  params: PathsParams & { targets: number; order: string };
+  params: PathsParams & { targets: number; order: string; orders: string[] };
+  direct: PathSummary;
   relay: PathSummary;
   native: PathSummary;
-  ratios: { latencyP50: number; latencyP50Sequential: number; throughput: number };
+  /** Each of switchyard's paths against the native one, and direct against relay. */
+  ratios: { relay: Ratios; direct: Ratios; directToRelay: Ratios };
   /** Where the time goes, per segment: for the one-at-a-time jobs, and for the last burst of each path. */
   breakdown: { oneAtATime: Breakdown; burst: Breakdown };
 }
 
+/** The order of the paths in round r: rotated by one each round, so each path takes each place equally often. */
+export const roundOrder = (r: number): PathName[] => PATHS.map((_, i) => PATHS[(i + r) % PATHS.length] as PathName);
+
+interface Path {
+  burst(targets: readonly string[]): Promise<JobTiming[]>;
+  one(targetId: string): Promise<JobTiming>;
+}
+
 export async function runPaths(
-  stack: Stack,
+  stacks: Stacks,
   native: NativeWorker,
   p: PathsParams,
   log: (m: string) => void,
 ): Promise<PathsResult> {
-  const targets = await stack.targets(p.burst, "paths");
-  const relay = new RelayPath(stack);
-  const nat = new NativePath(stack, native);
+  // Each deployment has its own database, so its own targets; the native path uses the relay's ids.
+  const targetsOf = {
+    direct: await stacks.direct.targets(p.burst, "paths"),
+    relay: await stacks.relay.targets(p.burst, "paths"),
+  };
+  const paths: Record<PathName, { path: Path; targets: string[] }> = {
+    direct: { path: new SwitchyardPath(stacks.direct), targets: targetsOf.direct },
+    relay: { path: new SwitchyardPath(stacks.relay), targets: targetsOf.relay },
+    native: { path: new NativePath(stacks.relay, native), targets: targetsOf.relay },
+  };
 
   // Warm-up, not recorded: JIT, connections, the engine's concurrency keys for these targets.
-  await relay.burst(targets);
-  await nat.burst(targets);
+  for (const name of PATHS) await paths[name].path.burst(paths[name].targets);
 
-  const rounds: Record<"relay" | "native", PathRound[]> = { relay: [], native: [] };
-  const sequential: Record<"relay" | "native", JobTiming[]> = { relay: [], native: [] };
+  const rounds = { direct: [], relay: [], native: [] } as Record<PathName, PathRound[]>;
+  const sequential = { direct: [], relay: [], native: [] } as Record<PathName, JobTiming[]>;
+  const orders: string[] = [];
   for (let r = 0; r < p.rounds; r++) {
-    const order = r % 2 === 0 ? (["relay", "native"] as const) : (["native", "relay"] as const);
-    for (const path of order) {
+    const order = roundOrder(r);
+    orders.push(order.join(", "));
+    for (const name of order) {
       await sleep(250);
-      const jobs = path === "relay" ? await relay.burst(targets) : await nat.burst(targets);
+      const jobs = await paths[name].path.burst(paths[name].targets);
       const span = Math.max(...jobs.map((j) => j.done)) - Math.min(...jobs.map((j) => j.sent));
-      rounds[path].push({ jobs, throughput: round(jobs.length / (span / 1000)) });
+      rounds[name].push({ jobs, throughput: round(jobs.length / (span / 1000)) });
     }
-    for (const path of order) {
+    for (const name of order) {
       await sleep(250);
       for (let i = 0; i < p.sequentialPerRound; i++) {
-        const t = targets[i % targets.length] ?? "";
-        sequential[path].push(path === "relay" ? await relay.one(t) : await nat.one(t));
+        const { path, targets } = paths[name];
+        sequential[name].push(await path.one(targets[i % targets.length] ?? ""));
       }
     }
-    const last = (path: "relay" | "native") => rounds[path][rounds[path].length - 1]?.throughput;
-    log(`  round ${r + 1}/${p.rounds}: relay ${last("relay")} jobs/s, native ${last("native")} jobs/s`);
+    const last = (name: PathName) => rounds[name][rounds[name].length - 1]?.throughput;
+    log(
+      `  round ${r + 1}/${p.rounds} (${order.join(", ")}): ${PATHS.map((name) => `${name} ${last(name)}`).join(", ")} jobs/s`,
+    );
   }
 
-  const summary = (path: "relay" | "native"): PathSummary => {
-    const all = rounds[path].flatMap((x) => x.jobs);
-    const perRound = rounds[path].map((x) => x.throughput);
+  const summary = (name: PathName): PathSummary => {
+    const all = rounds[name].flatMap((x) => x.jobs);
+    const perRound = rounds[name].map((x) => x.throughput);
     const fnEnds = all.filter((j) => j.fnEnd !== undefined);
     return {
       burst: {
@@ -110,35 +142,49 @@ export async function runPaths(
         throughputMedian: round(median(perRound)),
       },
       sequential: {
-        createToStart: summarize(sequential[path].map((j) => j.start - j.sent)),
-        createToDone: summarize(sequential[path].map((j) => j.done - j.sent)),
+        createToStart: summarize(sequential[name].map((j) => j.start - j.sent)),
+        createToDone: summarize(sequential[name].map((j) => j.done - j.sent)),
       },
     };
   };
-  const relaySummary = summary("relay");
-  const nativeSummary = summary("native");
+  const s = { direct: summary("direct"), relay: summary("relay"), native: summary("native") };
+  const ratios = (a: PathSummary, b: PathSummary): Ratios => ({
+    latencyP50: round(a.burst.createToDone.p50 / b.burst.createToDone.p50),
+    latencyP50Sequential: round(a.sequential.createToDone.p50 / b.sequential.createToDone.p50),
+    throughput: round(a.burst.throughputMedian / b.burst.throughputMedian),
+  });
 
   // Where the time goes: the engine's own timestamps for the sequential jobs and the last burst.
-  const lastBurst = (path: "relay" | "native") => rounds[path][rounds[path].length - 1]?.jobs ?? [];
+  const lastBurst = (name: PathName) => rounds[name][rounds[name].length - 1]?.jobs ?? [];
   const breakdown = {
-    oneAtATime: await breakdownOf(stack, sequential.relay, sequential.native),
-    burst: await breakdownOf(stack, lastBurst("relay"), lastBurst("native")),
+    oneAtATime: await breakdownOf(stacks, sequential),
+    burst: await breakdownOf(stacks, {
+      direct: lastBurst("direct"),
+      relay: lastBurst("relay"),
+      native: lastBurst("native"),
+    }),
   };
 
   return {
-    params: { ...p, targets: targets.length, order: "alternating, relay first in odd rounds" },
-    relay: relaySummary,
-    native: nativeSummary,
+    params: {
+      ...p,
+      targets: p.burst,
+      order:
+        "rotating: each round starts with the next path (direct, relay, native; then relay, native, direct; …), bursts first, then the one-at-a-time jobs in the same order",
+      orders,
+    },
+    ...s,
     ratios: {
-      latencyP50: round(relaySummary.burst.createToDone.p50 / nativeSummary.burst.createToDone.p50),
-      latencyP50Sequential: round(relaySummary.sequential.createToDone.p50 / nativeSummary.sequential.createToDone.p50),
-      throughput: round(relaySummary.burst.throughputMedian / nativeSummary.burst.throughputMedian),
+      relay: ratios(s.relay, s.native),
+      direct: ratios(s.direct, s.native),
+      directToRelay: ratios(s.direct, s.relay),
     },
     breakdown,
   };
 }
 
-class RelayPath {
+/** A deployment of switchyard, either mode: create over HTTP, times from the job's row. */
+class SwitchyardPath implements Path {
   constructor(private readonly stack: Stack) {}
 
   private async create(targetId: string, i: number) {
@@ -164,7 +210,7 @@ class RelayPath {
   private async collect(created: Array<{ id: string; sent: number; acked: number }>, timeoutMs: number, every: number) {
     const ids = created.map((c) => c.id);
     await waitFor(
-      "relay jobs to complete",
+      `${this.stack.delivery} jobs to complete`,
       async () => {
         const r = await this.stack.pool.query<{ n: string }>(
           "select count(*) as n from jobs where id = any($1::uuid[]) and completed_at is not null",
@@ -192,7 +238,7 @@ class RelayPath {
     const byId = new Map(rows.rows.map((r) => [r.id, r]));
     return created.map((c) => {
       const row = byId.get(c.id);
-      if (row?.status !== "success") throw new Error(`job ${c.id} ended ${row?.status}`);
+      if (row?.status !== "success") throw new Error(`${this.stack.delivery} job ${c.id} ended ${row?.status}`);
       return {
         sent: c.sent,
         acked: c.acked,
@@ -205,7 +251,7 @@ class RelayPath {
   }
 }
 
-class NativePath {
+class NativePath implements Path {
   constructor(
     private readonly stack: Stack,
     private readonly native: NativeWorker,
@@ -257,64 +303,68 @@ function withTimeout<T>(p: Promise<T>, ms: number, label: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-async function breakdownOf(stack: Stack, relay: JobTiming[], native: JobTiming[]): Promise<Breakdown> {
+type Part = [string, (j: JobTiming, at: Record<string, number>) => number];
+
+const ev = (name: string) => (at: Record<string, number>) => at[name] ?? Number.NaN;
+const inserted = ev("INSERTED");
+const queued = ev("QUEUED");
+const assigned = ev("ASSIGNED");
+const started = ev("STARTED");
+const finished = ev("FINISHED");
+const hatchetParts: Part[] = [
+  ["engine: task inserted → queued (concurrency key evaluated)", (_j, at) => queued(at) - inserted(at)],
+  ["engine: queued → assigned to a worker slot", (_j, at) => assigned(at) - queued(at)],
+];
+
+/** The segments of each path, in the order they follow each other (client rows run alongside). */
+const PARTS: Record<PathName, Part[]> = {
+  direct: [
+    ["client: API create answered (HTTP round trip, the trigger included)", (j) => j.acked - j.sent],
+    ["create sent → the API claims it for the hand-over (dispatched_at)", (j) => (j.dispatched ?? 0) - j.sent],
+    ["API: dispatched_at → engine task inserted (REST trigger)", (j, at) => inserted(at) - (j.dispatched ?? 0)],
+    ...hatchetParts,
+    ["engine: assigned → operator reports started", (_j, at) => started(at) - assigned(at)],
+    ["operator: started → job started_at (signed POST, worker begins)", (j, at) => j.start - started(at)],
+    ["worker: started_at → completed_at (executor and final writes)", (j) => j.done - j.start],
+    ["worker: completed_at → engine finished (answer, operator reports)", (j, at) => finished(at) - j.done],
+  ],
+  relay: [
+    ["client: API create answered (HTTP round trip)", (j) => j.acked - j.sent],
+    ["create sent → relay's dispatcher claims it (dispatched_at)", (j) => (j.dispatched ?? 0) - j.sent],
+    ["relay: dispatched_at → engine task inserted (bulk trigger)", (j, at) => inserted(at) - (j.dispatched ?? 0)],
+    ...hatchetParts,
+    ["engine: assigned → worker reports started", (_j, at) => started(at) - assigned(at)],
+    ["relay: started → job started_at (lookups, signed POST, worker begins)", (j, at) => j.start - started(at)],
+    ["worker: started_at → completed_at (executor and final writes)", (j) => j.done - j.start],
+    ["relay: completed_at → engine finished (answer, dispatch next, report)", (j, at) => finished(at) - j.done],
+  ],
+  native: [
+    ["client: trigger call returned (gRPC)", (j) => j.acked - j.sent],
+    ["client: send → engine task inserted", (j, at) => inserted(at) - j.sent],
+    ...hatchetParts,
+    ["engine: assigned → worker reports started", (_j, at) => started(at) - assigned(at)],
+    ["worker: started → task function begins", (j, at) => j.start - started(at)],
+    ["worker: task function runs", (j) => (j.fnEnd ?? 0) - j.start],
+    ["worker: function returned → engine finished", (j, at) => finished(at) - (j.fnEnd ?? 0)],
+    ["client: function returned → output resolved", (j) => j.done - (j.fnEnd ?? 0)],
+  ],
+};
+
+async function breakdownOf(stacks: Stacks, jobs: Record<PathName, JobTiming[]>): Promise<Breakdown> {
   // The engine writes its OLAP events asynchronously: give it a moment.
   await sleep(1500);
-  const r = await engineTimes(
-    stack.hatchetDbUrl,
-    relay.map((j) => j.runId),
-  );
-  const n = await engineTimes(
-    stack.hatchetDbUrl,
-    native.map((j) => j.runId),
-  );
-  const segs = (
-    jobs: JobTiming[],
-    times: typeof r.rows,
-    parts: Array<[string, (j: JobTiming, at: Record<string, number>) => number]>,
-  ) => {
-    const out: Record<string, Summary> = {};
-    for (const [name, f] of parts) {
-      out[name] = summarize(
-        jobs.map((j, i) => {
-          const at = times[i]?.at ?? {};
-          return f(j, at);
-        }),
-      );
-    }
-    return out;
-  };
-  const ev = (name: string) => (at: Record<string, number>) => at[name] ?? Number.NaN;
-  const inserted = ev("INSERTED");
-  const queued = ev("QUEUED");
-  const assigned = ev("ASSIGNED");
-  const started = ev("STARTED");
-  const finished = ev("FINISHED");
-  const hatchetParts: Array<[string, (j: JobTiming, at: Record<string, number>) => number]> = [
-    ["engine: task inserted → queued (concurrency key evaluated)", (_j, at) => queued(at) - inserted(at)],
-    ["engine: queued → assigned to a worker slot", (_j, at) => assigned(at) - queued(at)],
-    ["engine: assigned → worker reports started", (_j, at) => started(at) - assigned(at)],
-  ];
-  return {
-    relay: segs(relay, r.rows, [
-      ["client: API create answered (HTTP round trip)", (j) => j.acked - j.sent],
-      ["create sent → relay's dispatcher claims it (dispatched_at)", (j) => (j.dispatched ?? 0) - j.sent],
-      ["relay: dispatched_at → engine task inserted (bulk trigger)", (j, at) => inserted(at) - (j.dispatched ?? 0)],
-      ...hatchetParts,
-      ["relay: started → job started_at (lookups, signed POST, worker begins)", (j, at) => j.start - started(at)],
-      ["worker: started_at → completed_at (executor and final writes)", (j) => j.done - j.start],
-      ["relay: completed_at → engine finished (answer, dispatch next, report)", (j, at) => finished(at) - j.done],
-    ]),
-    native: segs(native, n.rows, [
-      ["client: trigger call returned (gRPC)", (j) => j.acked - j.sent],
-      ["client: send → engine task inserted", (j, at) => inserted(at) - j.sent],
-      ...hatchetParts,
-      ["worker: started → task function begins", (j, at) => j.start - started(at)],
-      ["worker: task function runs", (j) => (j.fnEnd ?? 0) - j.start],
-      ["worker: function returned → engine finished", (j, at) => finished(at) - (j.fnEnd ?? 0)],
-      ["client: function returned → output resolved", (j) => j.done - (j.fnEnd ?? 0)],
-    ]),
-    sampleRuns: relay.length + native.length,
-    errors: r.errors + n.errors,
-  };
+  const out = {} as Breakdown["paths"];
+  let errors = 0;
+  for (const name of PATHS) {
+    const list = jobs[name];
+    const times = await engineTimes(
+      stacks.engine.hatchetDbUrl,
+      list.map((j) => j.runId),
+    );
+    errors += times.errors;
+    out[name] = Object.fromEntries(
+      PARTS[name].map(([label, f]) => [label, summarize(list.map((j, i) => f(j, times.rows[i]?.at ?? {})))]),
+    );
+  }
+  return { paths: out, sampleRuns: PATHS.reduce((n, name) => n + jobs[name].length, 0), errors };
 }

@@ -5,6 +5,7 @@
 // per-target concurrency key alone keeps each target's jobs in order, one at a time.
 import { randomUUID } from "node:crypto";
 import type { NativeWorker } from "../lib/native.ts";
+import { waitsInterrupted } from "../lib/stack.ts";
 import { mapLimit, round, type Summary, sleep, summarize } from "../lib/stats.ts";
 import type { ScaleParams } from "./scale.ts";
 
@@ -49,7 +50,11 @@ export async function runScaleNative(
   log(`  ${sent.size} native runs triggered in ${((performance.now() - first) / 1000).toFixed(1)} s`);
   const deadline = Date.now() + p.timeoutMs;
   const doneCount = () => plan.filter((j) => native.marks.has(j.jobId)).length;
-  while (doneCount() < plan.length && Date.now() < deadline) await sleep(100);
+  while (doneCount() < plan.length && Date.now() < deadline) {
+    const down = waitsInterrupted();
+    if (down) throw down;
+    await sleep(100);
+  }
   const done = plan.flatMap((j) => {
     const mark = native.marks.get(j.jobId);
     const s = sent.get(j.jobId);

@@ -1,10 +1,12 @@
-// Scenario 2: many jobs over many targets through the full path, created over HTTP with a bounded
-// number in flight. Measures sustained throughput and latency, and checks what the product
-// promises per target: jobs start in creation order (seq), one at a time. A second, small part
-// ("lanes") queues several jobs per target at once, so the next job is already waiting when one
-// ends: that times the hand-off from a finished job to the next one of its target.
+// Scenario 2: many jobs over many targets through the full path of one delivery mode (run once per
+// mode, back to back), created over HTTP with a bounded number in flight. Measures sustained
+// throughput and latency, and checks what the product promises per target: jobs start in creation
+// order (seq), one at a time. A second, small part ("lanes") queues several jobs per target at
+// once, so the next job is already waiting when one ends: that times the hand-off from a finished
+// job to the next one of its target (handed over by the relay, or in direct mode by the worker
+// after it has answered the engine).
 import { engineTimes } from "../lib/engine-timing.ts";
-import { epochMs, type Stack } from "../lib/stack.ts";
+import { epochMs, type Stack, waitsInterrupted } from "../lib/stack.ts";
 import { mapLimit, round, type Summary, sleep, summarize, wallMs } from "../lib/stats.ts";
 
 export interface ScaleParams {
@@ -27,6 +29,7 @@ interface OrderCheck {
 
 export interface ScaleResult {
   params: ScaleParams;
+  delivery: Stack["delivery"];
   completed: number;
   succeeded: number;
   /** Jobs per second from the first create sent to the last completion. */
@@ -41,12 +44,12 @@ export interface ScaleResult {
   run: Summary;
   /** Where a create's time went under this load, for a sample of jobs (engine timestamps). */
   createParts: Record<string, Summary>;
-  /** Served-request durations the API and worker processes logged: create handler and worker delivery. */
+  /** Served-request durations the API and worker processes logged: create handler and worker delivery (/deliver or /operator/run). */
   served: { apiCreate: Summary; workerDeliver: Summary };
   order: OrderCheck;
   /**
    * Lanes: per target, when the next job was already waiting, the previous attempt's finished_at →
-   * the next attempt's started_at (the relay's dispatch after a run, and the engine's turn-around).
+   * the next attempt's started_at (the hand-over after a run, and the engine's turn-around).
    */
   handoff: Summary;
   /** The engine's view of those hand-offs (ms after the previous job's completed_at). */
@@ -55,6 +58,16 @@ export interface ScaleResult {
 }
 
 type Sent = Map<string, { sent: number; acked: number }>;
+
+/** Where a create's time went; the same keys in both modes (the relay's dispatcher, or the API itself, claims the job). */
+export const CREATE_PARTS = {
+  claimed: "create sent → job claimed for the hand-over (dispatched_at)",
+  inserted: "dispatched_at → engine task inserted (trigger)",
+  answered: "engine task inserted → create answered (negative: the create answered first)",
+};
+
+/** The worker's route each mode delivers runs on. */
+const DELIVERY_PATH = { relay: "/deliver", direct: "/operator/run" } as const;
 
 interface JobRow {
   id: string;
@@ -99,6 +112,8 @@ async function createJobs(stack: Stack, plan: readonly string[], inFlight: numbe
 async function waitCompleted(stack: Stack, targets: readonly string[], count: number, deadline: number) {
   let done = 0;
   while (Date.now() < deadline) {
+    const down = waitsInterrupted();
+    if (down) throw down;
     const r = await stack.pool.query<{ n: string }>(
       "select count(*) as n from jobs where completed_at is not null and target_id = any($1::uuid[])",
       [targets],
@@ -215,19 +230,17 @@ export async function runScale(stack: Stack, p: ScaleParams, log: (m: string) =>
   ).catch(() => undefined);
   const insertedOf = new Map(createTimes?.rows.map((r) => [r.runId, r.at.INSERTED ?? Number.NaN]) ?? []);
   const createParts: Record<string, number[]> = {
-    "create sent → relay's dispatcher claims it (dispatched_at)": [],
-    "relay: dispatched_at → engine task inserted (bulk trigger)": [],
-    "engine task inserted → create answered (negative: the create answers first)": [],
+    [CREATE_PARTS.claimed]: [],
+    [CREATE_PARTS.inserted]: [],
+    [CREATE_PARTS.answered]: [],
   };
   for (const j of createSample) {
     const s = c.sentAt.get(j.id);
     const inserted = insertedOf.get(j.run ?? "") ?? Number.NaN;
     if (!s || j.dispatched === null) continue;
-    createParts["create sent → relay's dispatcher claims it (dispatched_at)"]?.push(j.dispatched - s.sent);
-    createParts["relay: dispatched_at → engine task inserted (bulk trigger)"]?.push(inserted - j.dispatched);
-    createParts["engine task inserted → create answered (negative: the create answers first)"]?.push(
-      s.acked - inserted,
-    );
+    createParts[CREATE_PARTS.claimed]?.push(j.dispatched - s.sent);
+    createParts[CREATE_PARTS.inserted]?.push(inserted - j.dispatched);
+    createParts[CREATE_PARTS.answered]?.push(s.acked - inserted);
   }
   const served = stack.app.requests.filter((r) => r.at >= servedFrom && r.at <= servedTo + 1000);
 
@@ -248,7 +261,7 @@ export async function runScale(stack: Stack, p: ScaleParams, log: (m: string) =>
   ).catch(() => undefined);
   const handoffEngine: Record<string, number[]> = {
     "previous run: engine finished": [],
-    "next run: engine task inserted (dispatched by the relay)": [],
+    "next run: engine task inserted (handed over)": [],
     "next run: queued (concurrency key evaluated)": [],
     "next run: assigned": [],
     "next run: job started_at (worker)": [],
@@ -260,7 +273,7 @@ export async function runScale(stack: Stack, p: ScaleParams, log: (m: string) =>
     const next = at.get(runOf.get(x.nextJob) ?? "") ?? {};
     const rel = (v: number | undefined) => (v === undefined ? Number.NaN : v - base);
     handoffEngine["previous run: engine finished"]?.push(rel(prev.FINISHED));
-    handoffEngine["next run: engine task inserted (dispatched by the relay)"]?.push(rel(next.INSERTED));
+    handoffEngine["next run: engine task inserted (handed over)"]?.push(rel(next.INSERTED));
     handoffEngine["next run: queued (concurrency key evaluated)"]?.push(rel(next.QUEUED));
     handoffEngine["next run: assigned"]?.push(rel(next.ASSIGNED));
     handoffEngine["next run: job started_at (worker)"]?.push(rel(startedOf.get(x.nextJob)));
@@ -268,6 +281,7 @@ export async function runScale(stack: Stack, p: ScaleParams, log: (m: string) =>
 
   return {
     params: p,
+    delivery: stack.delivery,
     completed: completed.length,
     succeeded: jobs.filter((j) => j.status === "success").length,
     throughput: round(completed.length / ((lastDone - c.first) / 1000)),
@@ -282,7 +296,9 @@ export async function runScale(stack: Stack, p: ScaleParams, log: (m: string) =>
       apiCreate: summarize(
         served.filter((r) => r.role === "api" && r.method === "POST" && r.path.endsWith("/jobs/")).map((r) => r.ms),
       ),
-      workerDeliver: summarize(served.filter((r) => r.role === "worker" && r.path === "/deliver").map((r) => r.ms)),
+      workerDeliver: summarize(
+        served.filter((r) => r.role === "worker" && r.path === DELIVERY_PATH[stack.delivery]).map((r) => r.ms),
+      ),
     },
     order,
     handoff: summarize(laneCheck.handoffs),
