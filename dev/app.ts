@@ -16,7 +16,7 @@ import {
 } from "@switchyard/hatchet";
 import { hatchetClient, registerTasks } from "@switchyard/hatchet/sdk";
 import { type Relay, startRelayProcess } from "@switchyard/relay";
-import { Workers } from "@switchyard/workers";
+import { outboundPolicyFromEnv, Workers } from "@switchyard/workers";
 import { apiRoutes, corsPolicy, notFoundHandler, workerFunction } from "../infra/routes.ts";
 import { startLocalServer } from "./local-server.ts";
 
@@ -119,7 +119,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         database,
         settings: hatchetSettingsFromEnv(),
         timing: timingFromEnv(),
-        webhookPolicy: { allowLocal: process.env.SWITCHYARD_WEBHOOKS_ALLOW_LOCAL === "1" },
+        webhookPolicy: outboundPolicyFromEnv(),
         slots: opts.slots,
         log: (l) => log(`[relay] ${l}`),
       });

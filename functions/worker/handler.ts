@@ -16,6 +16,7 @@ import {
 } from "@switchyard/jobs/operator-contract";
 import { parseRelayDelivery, runRelayDelivery } from "@switchyard/jobs/relay-contract";
 import { healthInfo } from "@switchyard/jobs/runtime";
+import { outboundPolicyFromEnv } from "@switchyard/workers/outbound";
 import { verifyHatchetSignature, verifyRequest } from "@switchyard/workers/signing";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { lt, sql } from "drizzle-orm";
@@ -31,7 +32,7 @@ const timing = timingFromEnv();
 const namespace = process.env.HATCHET_CLIENT_NAMESPACE;
 const actions = { job: jobActionId(namespace), webhook: webhookActionId(namespace) };
 /** Local runs (npm run dev, the tests) may send webhooks to http:// and local addresses. */
-const webhooks = { allowLocal: process.env.SWITCHYARD_WEBHOOKS_ALLOW_LOCAL === "1" };
+const webhooks = outboundPolicyFromEnv();
 
 let operatorDeps: OperatorDeps | undefined;
 /** Direct mode's dependencies; the Hatchet token is needed only here, to hand over next jobs. */

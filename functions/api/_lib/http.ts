@@ -8,7 +8,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import type * as z from "zod/mini";
 import { type Deps, deps } from "./deps.ts";
 import { outageOf, statusFor } from "./errors.ts";
-import { consumeRequest, RateLimited } from "./rate-limit.ts";
+import { consumeRequest } from "./rate-limit.ts";
 
 /** Larger bodies are refused before parsing (API Gateway's own limit is 10 MiB). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -178,7 +178,7 @@ function errorReply(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayPro
 export function errorAnswer(error: unknown) {
   const err = error as (Error & { statusCode?: number }) | null;
   if (err instanceof SwitchyardError) {
-    const retry = err instanceof RateLimited ? { "retry-after": String(err.retryAfterSeconds) } : undefined;
+    const retry = err.retryAfterSeconds === undefined ? undefined : { "retry-after": String(err.retryAfterSeconds) };
     return json(
       statusFor(err.code),
       { detail: err.message, code: err.code, ...(err.details === undefined ? {} : { errors: err.details }) },

@@ -31,19 +31,6 @@ export function rateLimitFromEnv(raw = process.env.SWITCHYARD_RATE_LIMIT): RateL
   return { requests, seconds };
 }
 
-/** A tenant over its limit: 429 with Retry-After (whole seconds until its window ends). */
-export class RateLimited extends SwitchyardError {
-  constructor(
-    readonly limit: RateLimit,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(
-      "tenant.rate_limited",
-      `Rate limit of ${limit.requests} requests per ${limit.seconds} s exceeded; retry after ${retryAfterSeconds} s`,
-    );
-  }
-}
-
 let limiter: { limit: RateLimit; store: InstanceType<typeof RateLimiterPostgres> } | null | undefined;
 
 function store() {
@@ -69,7 +56,16 @@ function store() {
   return limiter;
 }
 
-/** Counts one request of the tenant; throws RateLimited when it is over its limit. */
+/** A tenant over its limit: 429 with Retry-After (whole seconds until its window ends). */
+const rateLimited = (limit: RateLimit, retryAfterSeconds: number) =>
+  new SwitchyardError(
+    "tenant.rate_limited",
+    `Rate limit of ${limit.requests} requests per ${limit.seconds} s exceeded; retry after ${retryAfterSeconds} s`,
+    undefined,
+    retryAfterSeconds,
+  );
+
+/** Counts one request of the tenant; throws tenant.rate_limited when it is over its limit. */
 export async function consumeRequest(tenantId: string): Promise<void> {
   const l = store();
   if (!l) return;
@@ -78,7 +74,7 @@ export async function consumeRequest(tenantId: string): Promise<void> {
   } catch (err) {
     // The library rejects with its result when the limit is reached, and with the error otherwise
     // (Postgres down: an outage, answered 503 by the edge).
-    if (err instanceof RateLimiterRes) throw new RateLimited(l.limit, Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
+    if (err instanceof RateLimiterRes) throw rateLimited(l.limit, Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
     throw err;
   }
 }

@@ -1,10 +1,10 @@
 import { SwitchyardError, Webhooks } from "@switchyard/core";
-import { checkWebhookHost, checkWebhookUrl, generateSecret } from "@switchyard/workers";
+import { checkWebhookHost, checkWebhookUrl, generateSecret, outboundPolicyFromEnv } from "@switchyard/workers";
 import { route } from "../_lib/http.ts";
 import { WebhookCreate } from "../_lib/schemas.ts";
 
 // Local runs (npm run dev, the tests) may point webhooks at http:// and local addresses.
-const policy = () => ({ allowLocal: process.env.SWITCHYARD_WEBHOOKS_ALLOW_LOCAL === "1" });
+const policy = () => outboundPolicyFromEnv();
 
 export const handler = route({ auth: "tenant", body: WebhookCreate }, async ({ deps, tenantId, body }) => {
   const checked = checkWebhookUrl(body.url, policy());

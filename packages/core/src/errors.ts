@@ -37,6 +37,8 @@ export class SwitchyardError extends Error {
     message: string,
     /** Extra, client-safe detail (for example zod issues). */
     readonly details?: unknown,
+    /** When the same request may succeed (a limit's window ending): the edge's Retry-After. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }

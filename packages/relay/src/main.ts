@@ -6,7 +6,7 @@ import { type Timing, timingFromEnv } from "@switchyard/core";
 import { createDatabase, type Database } from "@switchyard/db";
 import { HatchetRest, type HatchetSettings, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { HatchetBulkTrigger, hatchetClient } from "@switchyard/hatchet/sdk";
-import type { OutboundPolicy } from "@switchyard/workers";
+import { type OutboundPolicy, outboundPolicyFromEnv } from "@switchyard/workers";
 import { type Relay, startRelay } from "./relay.ts";
 
 export interface RelayProcessOptions {
@@ -56,7 +56,7 @@ export function relayConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new Error(`the relay cannot start:\n  - ${problems.join("\n  - ")}`);
   }
   // Local runs (the tests) may send webhooks to http:// and local addresses; deployments never.
-  const webhookPolicy = { allowLocal: env.SWITCHYARD_WEBHOOKS_ALLOW_LOCAL === "1" };
+  const webhookPolicy = outboundPolicyFromEnv(env);
   return { databaseUrl, poolMax, settings, timing, webhookPolicy };
 }
 

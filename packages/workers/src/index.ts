@@ -1,5 +1,11 @@
 export { deliverEvent, type EventDelivery } from "./event-delivery.ts";
-export { checkWebhookHost, checkWebhookUrl, isPublicAddress, type OutboundPolicy } from "./outbound.ts";
+export {
+  checkWebhookHost,
+  checkWebhookUrl,
+  isPublicAddress,
+  type OutboundPolicy,
+  outboundPolicyFromEnv,
+} from "./outbound.ts";
 export * as Workers from "./registry.ts";
 export * from "./signing.ts";
 export { deliver, health, WorkerCallError } from "./worker-client.ts";

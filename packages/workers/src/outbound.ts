@@ -56,6 +56,14 @@ export interface OutboundPolicy {
   allowLocal: boolean;
 }
 
+/** The policy of this process: SWITCHYARD_WEBHOOKS_ALLOW_LOCAL=1 (set by npm run dev and the tests) allows local. */
+export function outboundPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): OutboundPolicy {
+  return { allowLocal: env.SWITCHYARD_WEBHOOKS_ALLOW_LOCAL === "1" };
+}
+
+/** The URL's host without the brackets of an IPv6 literal. */
+const hostOf = (url: URL) => url.hostname.replace(/^\[|\]$/g, "");
+
 /** Checks a webhook URL's form; the reason is safe to show. */
 export function checkWebhookUrl(
   raw: string,
@@ -71,7 +79,7 @@ export function checkWebhookUrl(
     return { ok: false, reason: "must be an https:// URL" };
   }
   if (url.username || url.password) return { ok: false, reason: "must not carry credentials" };
-  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const host = hostOf(url);
   if (!policy.allowLocal && isIP(host) !== 0 && !isPublicAddress(host)) {
     return { ok: false, reason: "points to a private, loopback or reserved address" };
   }
@@ -84,7 +92,7 @@ export function checkWebhookUrl(
 /** Resolves the URL's host now; refused when any of its addresses is not public. */
 export async function checkWebhookHost(url: URL, policy: OutboundPolicy): Promise<string | undefined> {
   if (policy.allowLocal) return undefined;
-  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const host = hostOf(url);
   const addresses = await new Promise<LookupAddress[]>((resolve) =>
     dnsLookup(host, { all: true }, (err, found) => resolve(err ? [] : found)),
   );

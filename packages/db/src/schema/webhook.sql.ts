@@ -25,7 +25,7 @@ export const webhookEndpoints = pgTable(
 
 /**
  * One event for one endpoint (an outbox row), written in the transaction that changed the job's
- * status (a trigger on jobs, migration 0005), so no change of status can be lost before it is
+ * status (a trigger on jobs, migration 0006), so no change of status can be lost before it is
  * sent. A Hatchet run delivers it, retried with backoff.
  */
 export const webhookEvents = pgTable(
@@ -36,7 +36,7 @@ export const webhookEvents = pgTable(
     tenantId: uuid("tenant_id").notNull(),
     type: text("type").$type<WebhookEventType>().notNull(),
     jobId: uuid("job_id").notNull(),
-    /** The job as the API showed it when the event happened. */
+    /** The job's id, target, type, status, result, error, attempt and times when the event happened. */
     payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
     createdAt: writtenAt("created_at"),
     /** The run that delivers it; null until handed to Hatchet. */
@@ -47,7 +47,11 @@ export const webhookEvents = pgTable(
     failedAt: tstz("failed_at"),
   },
   (t) => [
-    index("webhook_events_pending_idx").on(t.createdAt).where(sql`${t.dispatchedAt} is null`),
+    // The events dispatch may still pick (never handed over, or a hand-over that got no run): it
+    // runs after every job's end, so it must read only these, not the table's whole history.
+    index("webhook_events_open_idx")
+      .on(t.createdAt)
+      .where(sql`${t.deliveredAt} is null and ${t.failedAt} is null`),
     index("webhook_events_endpoint_idx").on(t.endpointId, t.createdAt),
   ],
 );

@@ -1,0 +1,2 @@
+DROP INDEX "webhook_events_pending_idx";--> statement-breakpoint
+CREATE INDEX "webhook_events_open_idx" ON "webhook_events" USING btree ("created_at") WHERE "webhook_events"."delivered_at" is null and "webhook_events"."failed_at" is null;
