@@ -49,9 +49,7 @@ export const webhookEvents = pgTable(
   (t) => [
     // The events dispatch may still pick (never handed over, or a hand-over that got no run): it
     // runs after every job's end, so it must read only these, not the table's whole history.
-    index("webhook_events_open_idx")
-      .on(t.createdAt)
-      .where(sql`${t.deliveredAt} is null and ${t.failedAt} is null`),
+    index("webhook_events_open_idx").on(t.createdAt).where(sql`${t.deliveredAt} is null and ${t.failedAt} is null`),
     index("webhook_events_endpoint_idx").on(t.endpointId, t.createdAt),
   ],
 );
