@@ -498,8 +498,10 @@ async function main(): Promise<number> {
     const clean = (l: string) => l.replace(/\u001b\[[0-9;]*m/g, "").trim();
     const errors = MODES.flatMap((mode) => {
       const lines = s[mode].app.otherLines.map(clean);
+      // The product's own info lines (a job that finished with status=error) are not errors.
+      const routine = /^\d\d:\d\d:\d\d\.\d{3} (INFO|DEBUG)\b/;
       return lines.flatMap((l, i) =>
-        /fail|error|too many/i.test(l)
+        !routine.test(l) && /fail|error|too many/i.test(l)
           ? [
               `(${mode} mode) ${lines
                 .slice(i, i + 3)

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Tenants } from "@switchyard/core";
+import { readableSink, Tenants, useSink } from "@switchyard/core";
 import { createDatabase, migrateDatabase } from "@switchyard/db";
 import { type Role, startApp } from "./app.ts";
 import { ensureDatabase } from "./postgres.ts";
@@ -26,6 +26,9 @@ const { values } = parseArgs({
 });
 
 const log = (msg: string) => console.error(msg);
+
+// Readable lines on a terminal; SWITCHYARD_LOG_FORMAT=json prints them as deployed (Powertools).
+if (process.env.SWITCHYARD_LOG_FORMAT !== "json") useSink(readableSink());
 
 /** Secrets for local use, made once and kept under .switchyard/ (git-ignored). */
 async function localSecrets() {

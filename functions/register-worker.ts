@@ -3,7 +3,7 @@
 // makes the worker its HTTP operator. Safe to repeat: an unchanged worker is only re-probed (its
 // job types follow the code just deployed) and keeps its operator. Failing here fails the deploy,
 // which is the point: a worker nobody can reach should not go unnoticed.
-import { timingFromEnv } from "@switchyard/core";
+import { log, timingFromEnv } from "@switchyard/core";
 import { sharedDatabase } from "@switchyard/db";
 import { deliveryFromEnv, ensureOperator, HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { hatchetClient, registerTasks } from "@switchyard/hatchet/sdk";
@@ -25,6 +25,12 @@ export const handler = async (event: unknown) => {
     operator = (await ensureOperator(new HatchetRest(settings), { name, url, secret, namespace: settings.namespace }))
       .name;
   }
-  console.log(`worker '${worker.name}' registered at ${worker.url}: ${worker.job_types.length} job types, ${delivery}`);
+  log.info("worker registered", {
+    worker: worker.name,
+    url: worker.url,
+    job_types: worker.job_types.length,
+    delivery,
+    operator,
+  });
   return { id: worker.id, name: worker.name, delivery, operator, job_types: worker.job_types.map((t) => t.name) };
 };

@@ -5,6 +5,7 @@
 // Lambda's `awslambda` global is missing, the handler is marked and the adapter passes a stream of
 // its own. Written here because no library wraps Lambda's streaming globals.
 import type { Writable } from "node:stream";
+import { log, traced } from "@switchyard/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 
 export interface ResponseMeta {
@@ -25,7 +26,10 @@ interface LambdaStreamingGlobals {
 /** Marks a handler that the local adapter must call with a response stream. */
 export const STREAMING = Symbol.for("switchyard.streaming");
 
-const lambda = (globalThis as unknown as { awslambda?: LambdaStreamingGlobals }).awslambda;
+// Lambda's runtime defines `awslambda.streamifyResponse`; other code may define an `awslambda`
+// object of its own (Powertools' invoke store does, outside Lambda too), so the function is the test.
+const candidate = (globalThis as unknown as { awslambda?: Partial<LambdaStreamingGlobals> }).awslambda;
+const lambda = typeof candidate?.streamifyResponse === "function" ? (candidate as LambdaStreamingGlobals) : undefined;
 
 /** Answers `status` with `body` as JSON, once; later calls are ignored. */
 export type Respond = (status: number, body: unknown) => void;
@@ -39,14 +43,22 @@ export type OpenResponse = (meta: ResponseMeta) => Writable;
  * handler ends the stream itself; the invocation lasts until it returns.
  */
 export function streamingHandler(
+  role: string,
   fn: (event: APIGatewayProxyEventV2, context: Context, open: OpenResponse) => Promise<void>,
 ) {
+  const ids = (event: APIGatewayProxyEventV2, context: Context) => ({
+    role,
+    request_id: event.requestContext?.requestId,
+    aws_request_id: context?.awsRequestId,
+  });
   const streaming: StreamingFn = (event, stream, context) =>
-    fn(event, context, (meta) => {
-      if (lambda) return lambda.HttpResponseStream.from(stream, meta);
-      stream.setMeta?.(meta);
-      return stream;
-    });
+    traced(ids(event, context), () =>
+      fn(event, context, (meta) => {
+        if (lambda) return lambda.HttpResponseStream.from(stream, meta);
+        stream.setMeta?.(meta);
+        return stream;
+      }),
+    );
   if (lambda) return lambda.streamifyResponse(streaming);
   return Object.assign(streaming, { [STREAMING]: true as const });
 }
@@ -56,9 +68,10 @@ export function streamingHandler(
  * handler that returns without responding answers 500.
  */
 export function respondingHandler(
+  role: string,
   fn: (event: APIGatewayProxyEventV2, context: Context, respond: Respond) => Promise<void>,
 ) {
-  return streamingHandler(async (event, context, open) => {
+  return streamingHandler(role, async (event, context, open) => {
     let responded = false;
     const respond: Respond = (statusCode, body) => {
       if (responded) return;
@@ -68,8 +81,8 @@ export function respondingHandler(
     try {
       await fn(event, context, respond);
     } catch (err) {
-      // Only the message: nothing a request carried (a signature) goes to the log.
-      console.error(`unhandled error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      // The error's name, message and stack only: nothing a request carried (a signature).
+      log.error("unhandled error", err);
       respond(500, { detail: "Internal Server Error", code: "internal" });
       return;
     }

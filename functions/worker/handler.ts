@@ -4,7 +4,7 @@
 //   X-Hatchet-Signature over the raw body;
 // - the relay (relay mode): /health and /deliver, Standard Webhooks signed (timestamp within 5
 //   minutes, delivery id never seen before).
-import { timingFromEnv } from "@switchyard/core";
+import { log, timingFromEnv } from "@switchyard/core";
 import { type Db, deliveries, sharedDatabase } from "@switchyard/db";
 import { HatchetRest, hatchetSettingsFromEnv, jobActionId, webhookActionId } from "@switchyard/hatchet";
 import {
@@ -43,7 +43,7 @@ const operator = (): OperatorDeps => {
     timing,
     actions,
     webhooks,
-    log: (msg) => console.error(`[worker] ${msg}`),
+    log: (msg) => log.warn(msg),
   };
   return operatorDeps;
 };
@@ -96,7 +96,7 @@ async function fromRelay({ raw, path, headers, remainingMs }: Call, respond: Res
   respond(200, await runRelayDelivery(db, req.value, { timing, remainingMs }));
 }
 
-export const handler = respondingHandler(async (event, context, respond) => {
+export const handler = respondingHandler("worker", async (event, context, respond) => {
   const call: Call = {
     raw: event.isBase64Encoded ? Buffer.from(event.body ?? "", "base64").toString("utf8") : (event.body ?? ""),
     path: event.rawPath.replace(/\/$/, ""),

@@ -1,10 +1,12 @@
 // Secrets stay secret: API keys are stored only as SHA-256 hashes and compared as such; no key,
-// token or signing secret appears in a log line, in console output, in a response (other than
-// the one that hands a new key out), or in any database table it has no business in.
+// token or signing secret appears in a log line (the structured lines and metrics at every level
+// included), in console output, in a response (other than the one that hands a new key out), or
+// in any database table it has no business in.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { format } from "node:util";
+import { powertoolsSink, useSink } from "@switchyard/core";
 import { apiKeys, jobs } from "@switchyard/db";
 import { signRequest } from "@switchyard/workers/signing";
 import { eq, sql } from "drizzle-orm";
@@ -44,7 +46,10 @@ beforeAll(async () => {
   for (const stream of [process.stdout, process.stderr]) {
     const original = stream.write.bind(stream);
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      consoleLines.push(typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));
+      const text = typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8");
+      consoleLines.push(text);
+      // The structured lines at debug level are kept for the checks, not shown: there are hundreds.
+      if (text.startsWith('{"level":') || text.startsWith('{"_aws":')) return true;
       return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
     }) as typeof stream.write;
     restores.push(() => {
@@ -62,6 +67,9 @@ beforeAll(async () => {
   upstream = { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 
   t = await startTestApp({ logs });
+  // Every structured line and metric this process emits, at every level, in the deployed format.
+  Object.assign(process.env, { POWERTOOLS_LOG_LEVEL: "DEBUG", POWERTOOLS_METRICS_DISABLED: "false" });
+  useSink(powertoolsSink());
 }, 120_000);
 
 afterAll(async () => {
@@ -332,6 +340,10 @@ describe("secrets", () => {
 
     const logText = logs.join("\n");
     const consoleText = consoleLines.join("\n");
+    // The structured lines and the metrics were written, so they were searched too.
+    for (const line of ['"message":"job created"', '"message":"job finished"', '"_aws":', '"JobsFinished"']) {
+      expect(consoleText, `no ${line} in the output`).toContain(line);
+    }
     for (const [name, secret] of [...secrets, ...callerSecrets]) {
       expect(logText.includes(secret), `the app's log shows the ${name}`).toBe(false);
       expect(consoleText.includes(secret), `the console shows the ${name}`).toBe(false);

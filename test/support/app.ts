@@ -72,6 +72,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     SWITCHYARD_DELIVERY: delivery,
     // Generated-input tests send thousands of requests a minute as one tenant.
     SWITCHYARD_RATE_LIMIT: opts.rateLimit ?? "1000000/60",
+    // Each job logs a few info lines; thousands of jobs would bury what the tests print.
+    POWERTOOLS_LOG_LEVEL: "WARN",
+    POWERTOOLS_METRICS_DISABLED: "true",
     ...(opts.timing ? { SWITCHYARD_TIMING: JSON.stringify(opts.timing) } : {}),
   };
   Object.assign(process.env, env);

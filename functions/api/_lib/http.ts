@@ -3,8 +3,8 @@
 import middy from "@middy/core";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import httpJsonBodyParser from "@middy/http-json-body-parser";
-import { SwitchyardError, Tenants } from "@switchyard/core";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { annotate, log, SwitchyardError, Tenants, traced } from "@switchyard/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import type * as z from "zod/mini";
 import { type Deps, deps } from "./deps.ts";
 import { outageOf, statusFor } from "./errors.ts";
@@ -57,7 +57,7 @@ export function route<
     : spec.anyBody
       ? base
       : base.use(noBody());
-  return withBody.use(errorReply()).handler(async (event) => {
+  const handler = withBody.use(errorReply()).handler(async (event) => {
     const d = deps();
     const tenantId = await authenticate(spec.auth, event, d);
     const req = {
@@ -73,7 +73,38 @@ export function route<
     const reply: Reply = isReply(out) ? out : { body: out };
     return json(reply.status ?? 200, reply.body, reply.headers);
   });
+  return observed(handler);
 }
+
+/**
+ * Runs a request with its ids in scope (every line and metric it causes carries them) and logs
+ * one line when it is answered. Path ids are logged as sent: they are checked later, if at all.
+ */
+export function observed(handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<ApiResult>) {
+  return (event: APIGatewayProxyEventV2, context: Context): Promise<ApiResult> => {
+    const ids = {
+      role: "api",
+      request_id: event.requestContext?.requestId,
+      aws_request_id: context?.awsRequestId,
+      target_id: event.pathParameters?.target_id,
+      job_id: event.pathParameters?.job_id,
+    };
+    return traced(ids, async () => {
+      const started = performance.now();
+      const answer = await handler(event, context);
+      // Debug: API Gateway's access log has every request; info lines are the job's own events.
+      log.debug("request answered", {
+        method: event.requestContext?.http?.method,
+        route: event.routeKey,
+        status: answer.statusCode,
+        duration_ms: Math.round(performance.now() - started),
+      });
+      return answer;
+    });
+  };
+}
+
+type ApiResult = APIGatewayProxyStructuredResultV2;
 
 function isReply(x: object): x is Reply {
   return "body" in x && Object.keys(x).every((k) => k === "body" || k === "status" || k === "headers");
@@ -87,6 +118,7 @@ export async function authenticate(auth: "tenant" | "admin" | "none", event: API
   }
   const key = event.headers["x-api-key"] ?? event.queryStringParameters?.api_key;
   const tenantId = await Tenants.authenticate(d.db, key);
+  annotate({ tenant_id: tenantId });
   await consumeRequest(tenantId);
   return tenantId;
 }
@@ -200,11 +232,11 @@ export function errorAnswer(error: unknown) {
   // statement or one transaction), so the client may simply send it again.
   const outage = outageOf(err);
   if (outage) {
-    console.error(`${outage.code}: ${err?.message}`);
+    log.warn("answered 503: a dependency is unreachable", { code: outage.code, reason: err?.message });
     return json(503, { detail: outage.detail, code: outage.code }, { "retry-after": String(outage.retryAfterSeconds) });
   }
   // Anything else is a bug: log it, answer without internals.
-  console.error(`unhandled error: ${err?.stack ?? String(err)}`);
+  log.error("unhandled error", err);
   return json(500, { detail: "Internal Server Error", code: "internal" });
 }
 

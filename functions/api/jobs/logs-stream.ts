@@ -5,7 +5,7 @@
 // Gateway buffers whole answers (docs/deploy.md); errors before the stream starts are answered in
 // the API's error shape. Written on Lambda's streaming API, which no middy middleware covers.
 import type { Writable } from "node:stream";
-import { Jobs } from "@switchyard/core";
+import { Jobs, log } from "@switchyard/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { streamingHandler } from "../../_lib/streaming.ts";
 import { deps } from "../_lib/deps.ts";
@@ -15,7 +15,7 @@ import { JobPath, LogsQuery } from "../_lib/schemas.ts";
 /** The stream ends this long before the function's deadline; the client reconnects. */
 const DEADLINE_MARGIN_MS = 1000;
 
-export const handler = streamingHandler(async (event, context, open) => {
+export const handler = streamingHandler("api", async (event, context, open) => {
   const d = deps();
   let request: { tenantId: string; targetId: string; jobId: string; after: number };
   try {
@@ -40,7 +40,7 @@ export const handler = streamingHandler(async (event, context, open) => {
     await stream(out, request, until, closed);
   } catch (err) {
     // Headers are gone: the error becomes the stream's last event, without internals.
-    console.error(`log stream failed: ${err instanceof Error ? err.message : String(err)}`);
+    log.error("log stream failed", err);
     write(out, 'event: error\ndata: {"detail":"the log stream failed; reconnect to resume"}\n\n');
   }
   out.end();

@@ -10,6 +10,7 @@ export * as Jobs from "./job/service.ts";
 export { iso, type JobView, jobView } from "./job/view.ts";
 export * from "./job-type.ts";
 export * as JobTypes from "./job-type-registry.ts";
+export * from "./observe.ts";
 export type { Orchestrator } from "./orchestrator.ts";
 export * as Queue from "./queue.ts";
 export * as Targets from "./target.ts";

@@ -1,6 +1,12 @@
 // Hatchet's REST API with fetch: enough to trigger, cancel and inspect runs from an API function
 // without loading the gRPC SDK (which would multiply the bundle and its cold start).
-import type { JobRunInput, Orchestrator, RunState, WebhookRunInput } from "@switchyard/core";
+import {
+  currentTrace,
+  type JobRunInput,
+  type Orchestrator,
+  type RunState,
+  type WebhookRunInput,
+} from "@switchyard/core";
 import type { HatchetSettings } from "./settings.ts";
 import { namespacedWorkflow, WEBHOOK_WORKFLOW } from "./workflow.ts";
 
@@ -59,7 +65,14 @@ export class HatchetRest implements Orchestrator {
   }
 
   submit(input: JobRunInput): Promise<string> {
-    const metadata = { job_id: input.jobId, target_id: input.targetId, tenant_id: input.tenantId };
+    // The ids switchyard's log lines carry, so the dashboard's run and the lines find each other.
+    const { request_id } = currentTrace();
+    const metadata = {
+      job_id: input.jobId,
+      target_id: input.targetId,
+      tenant_id: input.tenantId,
+      ...(request_id ? { request_id } : {}),
+    };
     return this.trigger(this.workflowName, input, metadata);
   }
 

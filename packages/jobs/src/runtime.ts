@@ -10,6 +10,7 @@ import {
   Lifecycle,
   type Outcome,
   type Timing,
+  traced,
 } from "@switchyard/core";
 import type { Db } from "@switchyard/db";
 import { z } from "zod";
@@ -57,7 +58,13 @@ export function servedType(name: string, types: readonly JobType[] = jobTypes): 
   return types.find((t) => t.name === name);
 }
 
-export async function runAttempt(db: Db, req: AttemptRequest, opts: RunOptions): Promise<DeliveryAnswer> {
+export function runAttempt(db: Db, req: AttemptRequest, opts: RunOptions): Promise<DeliveryAnswer> {
+  // Every line of the attempt, the executor's included, carries the job's and the run's ids.
+  const ids = { job_id: req.jobId, tenant_id: req.tenantId, hatchet_run_id: req.runId, attempt: req.attempt };
+  return traced(ids, () => attempt(db, req, opts));
+}
+
+async function attempt(db: Db, req: AttemptRequest, opts: RunOptions): Promise<DeliveryAnswer> {
   const key = { jobId: req.jobId, runId: req.runId, attempt: req.attempt };
   const begin = await Lifecycle.beginAttempt(db, { ...key, tenantId: req.tenantId }, opts.timing);
   if (begin.kind === "skip") return { status: "skipped", reason: begin.reason };

@@ -2,7 +2,7 @@
 // (scripts/bundle.ts) into one file. Configuration comes from the environment, checked at once;
 // migrations are the Migrator function's job, not the relay's. SIGTERM drains running deliveries.
 import { pathToFileURL } from "node:url";
-import { type Timing, timingFromEnv } from "@switchyard/core";
+import { log as observe, type Timing, timingFromEnv } from "@switchyard/core";
 import { createDatabase, type Database } from "@switchyard/db";
 import { HatchetRest, type HatchetSettings, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { HatchetBulkTrigger, hatchetClient } from "@switchyard/hatchet/sdk";
@@ -61,18 +61,17 @@ export function relayConfig(env: NodeJS.ProcessEnv = process.env) {
 }
 
 async function main() {
-  const log = (msg: string) => console.log(`[relay] ${msg}`);
   const config = relayConfig();
   const database = createDatabase(config.databaseUrl, { max: config.poolMax });
   const { settings, timing, webhookPolicy } = config;
-  const relay = await startRelayProcess({ database, settings, timing, webhookPolicy, log });
-  log("ready");
+  const relay = await startRelayProcess({ database, settings, timing, webhookPolicy });
+  observe.info("relay ready", { role: "relay" });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: draining`);
-    await relay.stop().catch((err: Error) => log(`stop: ${err.message}`));
+    observe.info(`${signal}: draining`, { role: "relay" });
+    await relay.stop().catch((err: Error) => observe.warn(`stop: ${err.message}`, { role: "relay" }));
     await database.close();
     process.exit(0);
   };
@@ -82,7 +81,7 @@ async function main() {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   main().catch((err: unknown) => {
-    console.error(`[relay] ${err instanceof Error ? err.message : String(err)}`);
+    observe.error("the relay stopped", err, { role: "relay" });
     process.exit(1);
   });
 }

@@ -9,9 +9,12 @@ import {
   type JobRunInput,
   JobTypes,
   Lifecycle,
+  metric,
   type Orchestrator,
+  log as observe,
   systemClock,
   type Timing,
+  traced,
 } from "@switchyard/core";
 import type { Database, Db } from "@switchyard/db";
 import { type Context, type HatchetClient, jobTask, NonRetryableError, webhookTask } from "@switchyard/hatchet/sdk";
@@ -46,7 +49,8 @@ export interface Relay {
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const { database, timing } = opts;
   const { db } = database;
-  const log = opts.log ?? ((m: string) => console.log(`[relay] ${m}`));
+  // What the relay reports unasked is trouble: a failed check, a repair it made.
+  const log = opts.log ?? ((m: string) => observe.warn(m, { role: "relay" }));
   const slots = opts.slots ?? 100;
   const deliveries = new Deliveries(slots, opts.clock ?? systemClock);
 
@@ -54,7 +58,16 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const task = jobTask(opts.hatchet, async (input, ctx) => {
     try {
       // The worker's answer is parsed JSON, so it is a JSON object as the SDK wants.
-      return (await deliveries.track(relayRun(db, timing, input, ctx))) as unknown as Record<string, never>;
+      const ids = {
+        role: "relay",
+        job_id: input.jobId,
+        tenant_id: input.tenantId,
+        target_id: input.targetId,
+        hatchet_run_id: ctx.workflowRunId(),
+        attempt: ctx.retryCount(),
+      };
+      const run = traced(ids, () => relayRun(db, timing, input, ctx));
+      return (await deliveries.track(run)) as unknown as Record<string, never>;
     } finally {
       // The end of a run is the moment the target's next job can go. It is handed over just after
       // this run's completion leaves for Hatchet: triggered earlier, the next run would queue
@@ -204,6 +217,8 @@ async function relayRun(
     if (err instanceof NonRetryableError || hatchetSignal.aborted) throw err;
     const transient = !(err instanceof WorkerCallError) || err.status === 0 || err.status >= 500;
     const message = err instanceof Error ? err.message : String(err);
+    observe.warn("delivery to the worker failed", { reason: message, transient });
+    metric("DeliveryFailures", 1, { kind: "job" });
     if (transient && attempt < type.retries) throw err;
     // 4xx, or the last attempt: the job cannot finish on its own any more.
     return failJob(db, input.jobId, `delivery failed (attempt ${attempt}): ${message}`);

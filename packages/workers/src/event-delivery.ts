@@ -2,7 +2,7 @@
 // direct mode, the relay in relay mode): Standard Webhooks signed with the endpoint's secret, the
 // event's id as `webhook-id` (the same on every retry, so receivers can drop duplicates), each
 // attempt recorded for the delivery log. A delivered event is never sent again.
-import { iso, Webhooks } from "@switchyard/core";
+import { iso, log, metric, Webhooks } from "@switchyard/core";
 import type { Db } from "@switchyard/db";
 import { WEBHOOK_RETRIES } from "@switchyard/hatchet";
 import { type OutboundPolicy, postJson } from "./outbound.ts";
@@ -49,6 +49,18 @@ export async function deliverEvent(
     },
     outcome,
   );
-  if (outcome === "delivered") return { status: "delivered" };
+  // Never the URL: a tenant's endpoint may carry a token in it.
+  const about = { tenant_id: event.tenantId, job_id: event.jobId, webhook_event_id: event.id, attempt };
+  if (outcome === "delivered") {
+    log.info("webhook delivered", { ...about, type: event.type, status: answer.status });
+    return { status: "delivered" };
+  }
+  log.warn(outcome === "failed" ? "webhook delivery failed for good" : "webhook delivery failed; it is retried", {
+    ...about,
+    type: event.type,
+    status: answer.status,
+    reason: error,
+  });
+  metric("DeliveryFailures", 1, { tenant_id: event.tenantId, job_id: event.jobId, kind: "webhook" });
   return { status: outcome, error: error ?? "" };
 }

@@ -8,6 +8,7 @@
 // goes back to waiting after `lostHandOverMs`, and the next pass hands it over again.
 import { type Db, dispatchSweeps } from "@switchyard/db";
 import { type SQL, sql } from "drizzle-orm";
+import { log as observe } from "../observe.ts";
 import type { Orchestrator } from "../orchestrator.ts";
 import type { Timing } from "../timing.ts";
 import { dispatchPending } from "../webhooks.ts";
@@ -116,7 +117,7 @@ export const relayHost: DispatchHost = { wake: notifyRelay, afterCommit: async (
  */
 export function inlineHost(
   deps: DispatchDeps & { timing: Pick<Timing, "lostHandOverMs"> },
-  log: (msg: string) => void = console.error,
+  log: (msg: string) => void = (msg) => observe.warn(msg),
 ): DispatchHost {
   return {
     wake: null,

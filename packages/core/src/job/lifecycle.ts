@@ -12,6 +12,9 @@
 //
 // Deliveries are at least once, so the attempt transitions are keyed on (job, run, attempt): a
 // repeated delivery of a finished attempt gets the stored outcome and runs nothing.
+//
+// Being the one place where status changes, it is also where they are logged and counted
+// (observe.ts): one line and the metrics per transition that happened.
 import { randomUUID } from "node:crypto";
 import {
   type Db,
@@ -29,6 +32,7 @@ import {
 import { and, eq, getTableColumns, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { Outcome } from "../contract.ts";
 import { SwitchyardError } from "../errors.ts";
+import { log, metric } from "../observe.ts";
 import { seconds, type Timing } from "../timing.ts";
 import { nextJobOf, targetBusy } from "./rule.ts";
 
@@ -97,10 +101,21 @@ export async function create(db: Db, input: CreateInput, wake: Wake): Promise<Jo
     from job`);
   const raw = result.rows[0];
   if (!raw) return undefined;
-  return Object.fromEntries(
+  const job = Object.fromEntries(
     columns.map(([key, column]) => [key, raw[key] == null ? null : column.mapFromDriverValue(raw[key])]),
   ) as JobRow;
+  const ids = idsOf(job);
+  log.info("job created", { ...ids, api_name: job.apiName });
+  metric("JobsCreated", 1, ids);
+  return job;
 }
+
+/** The ids a job's lines and metrics carry. */
+const idsOf = (job: { id: string; tenantId: string; targetId: string }) => ({
+  job_id: job.id,
+  tenant_id: job.tenantId,
+  target_id: job.targetId,
+});
 
 /** The job an Idempotency-Key made within the retention window, and the hash of its request. */
 export async function findIdempotencyKey(db: Db, tenantId: string, key: string, retentionMs: number) {
@@ -285,10 +300,12 @@ export async function handOver(db: Db, targetId: string): Promise<HandedOver | u
 
 /** The orchestrator accepted the hand-over: the job's run is now this one. */
 export async function recordRun(db: Db, jobId: string, runId: string): Promise<void> {
-  await db
+  const [job] = await db
     .update(jobs)
     .set({ hatchetRunId: runId, updatedAt: sql`now()` })
-    .where(and(eq(jobs.id, jobId), isNull(jobs.hatchetRunId)));
+    .where(and(eq(jobs.id, jobId), isNull(jobs.hatchetRunId)))
+    .returning({ id: jobs.id, tenantId: jobs.tenantId, targetId: jobs.targetId });
+  if (job) log.info("job handed over to Hatchet", { ...idsOf(job), hatchet_run_id: runId });
 }
 
 /**
@@ -306,12 +323,15 @@ export async function replaceRun(db: Db, jobId: string, fromRunId: string, toRun
 
 /** The trigger failed: the job waits again, with the reason on the row and in its logs. */
 export async function handOverFailed(db: Db, jobId: string, error: string): Promise<void> {
-  const back = await db
+  const [back] = await db
     .update(jobs)
     .set({ dispatchedAt: null, dispatchError: error, updatedAt: sql`now()` })
     .where(and(eq(jobs.id, jobId), eq(jobs.status, "queued"), isNull(jobs.hatchetRunId)))
-    .returning({ id: jobs.id });
-  if (back.length > 0) await addLog(db, jobId, "system", error);
+    .returning({ id: jobs.id, tenantId: jobs.tenantId, targetId: jobs.targetId });
+  if (!back) return;
+  await addLog(db, jobId, "system", error);
+  log.warn("hand-over to Hatchet failed; the job waits again", { ...idsOf(back), reason: error });
+  metric("HandOverFailures", 1, idsOf(back));
 }
 
 /**
@@ -329,9 +349,11 @@ export async function withdraw(db: Db, jobId: string, runId: string | null, why:
         runId === null ? isNull(jobs.hatchetRunId) : eq(jobs.hatchetRunId, runId),
       ),
     )
-    .returning({ id: jobs.id });
-  if (done.length === 0) return false;
+    .returning({ id: jobs.id, tenantId: jobs.tenantId, targetId: jobs.targetId });
+  const [back] = done;
+  if (!back) return false;
   await addLog(db, jobId, "system", `${why}; the job goes back to waiting`);
+  log.warn("job withdrawn from Hatchet; it waits again", { ...idsOf(back), reason: why });
   return true;
 }
 
@@ -357,6 +379,8 @@ export async function withdrawLostHandOvers(
       select id, 'system', to_jsonb(${`${why}; the job goes back to waiting`}::text) from lost
     )
     select id, target_id from lost`);
+  for (const r of rows)
+    log.warn("lost hand-over repaired; the job waits again", { job_id: r.id, target_id: r.target_id });
   return rows.map((r) => ({ jobId: r.id, targetId: r.target_id }));
 }
 
@@ -381,9 +405,12 @@ export async function failFromOrchestrator(db: Db, jobId: string, error: string)
     .update(jobs)
     .set({ status: "error", error, completedAt: sql`now()`, updatedAt: sql`now()`, stopRequested: null })
     .where(and(eq(jobs.id, jobId), inArray(jobs.status, ["queued", "running"])))
-    .returning({ id: jobs.id });
-  if (updated.length === 0) return false;
+    .returning({ id: jobs.id, tenantId: jobs.tenantId, targetId: jobs.targetId });
+  const [failed] = updated;
+  if (!failed) return false;
   await addLog(db, jobId, "error", error);
+  log.warn("job failed without a worker's answer", { ...idsOf(failed), status: "error", reason: error });
+  metric("JobsFinished", 1, { ...idsOf(failed), status: "error" });
   // The attempts no worker will end (it crashed or its answer was lost) are closed with the job.
   await db
     .update(jobAttempts)
@@ -476,8 +503,21 @@ export async function beginAttempt(
       })
       .where(eq(jobs.id, job.id))
       .returning();
-    return { kind: "run", job: started ?? job };
+    const begun = started ?? job;
+    startedLines(begun, d);
+    return { kind: "run", job: begun };
   });
+}
+
+/** The attempt's line; for a first attempt, how long the job waited and how long the hand-off took. */
+function startedLines(job: JobRow, d: AttemptKey) {
+  const ids = { ...idsOf(job), hatchet_run_id: d.runId, attempt: d.attempt };
+  log.info("attempt started", { ...ids, api_name: job.apiName });
+  if (d.attempt !== 0 || !job.startedAt) return;
+  metric("JobsStarted", 1, ids);
+  // Both ends are Postgres clock readings, so the differences hold across machines.
+  metric("QueueWait", job.startedAt.getTime() - job.createdAt.getTime(), ids);
+  if (job.dispatchedAt) metric("HandOffTime", job.startedAt.getTime() - job.dispatchedAt.getTime(), ids);
 }
 
 /** How a stop request ends a running job. */
@@ -624,6 +664,7 @@ export async function finishAttempt(db: Db, job: JobRow, key: AttemptKey, outcom
       // An attempt a later one took over stays closed as of its last heartbeat.
       .where(openAttempt(key)),
   );
+  const ids = { ...idsOf(job), hatchet_run_id: key.runId, attempt: key.attempt };
   if (outcome.status === "retry") {
     await db
       .with(closeAttempt)
@@ -633,6 +674,7 @@ export async function finishAttempt(db: Db, job: JobRow, key: AttemptKey, outcom
         logType: "error",
         content: `Attempt ${key.attempt} failed, will retry: ${outcome.error}`,
       });
+    log.warn("attempt failed; another follows", { ...ids, reason: outcome.error });
     return outcome;
   }
   const ended = db.$with("ended").as(
@@ -666,7 +708,14 @@ export async function finishAttempt(db: Db, job: JobRow, key: AttemptKey, outcom
     select ${ended.id}, 'system', l.content from ${ended}, (values ${values}) as l(n, content)
     order by l.n
     returning job_id`);
-  await db.with(closeAttempt, ended, logged).select({ id: ended.id }).from(ended);
+  const [endedJob] = await db.with(closeAttempt, ended, logged).select({ id: ended.id }).from(ended);
+  if (endedJob) {
+    const reason = outcome.status === "success" ? {} : { reason: outcome.error };
+    log.info("job finished", { ...ids, status: outcome.status, ...reason });
+    metric("JobsFinished", 1, { ...ids, status: outcome.status });
+  } else {
+    log.info("attempt ended after its job had moved on; the job is unchanged", { ...ids, status: outcome.status });
+  }
   return outcome;
 }
 

@@ -6,6 +6,7 @@ import { and, asc, count, desc, eq, gt } from "drizzle-orm";
 import type { Deps } from "../deps.ts";
 import { notFound, SwitchyardError } from "../errors.ts";
 import { validateJobParameters } from "../job-type-registry.ts";
+import { log, metric } from "../observe.ts";
 import { requireTarget } from "../target.ts";
 import * as Lifecycle from "./lifecycle.ts";
 import { iso, type JobView, jobView } from "./view.ts";
@@ -166,6 +167,11 @@ async function userAction(
     if (!job) throw notFound("job", jobId);
     return Lifecycle.applyUserAction(tx, job, action, deps.host.wake, result);
   });
+  const ids = { job_id: jobId, tenant_id: tenantId, target_id: targetId };
+  log.info(`job ${action} by the tenant`, { ...ids, from: done.from, status: done.job.status });
+  // A waiting job ends here; a running one ends when its worker stops it (finishAttempt).
+  if (done.from !== "running" && done.job.status === "canceled")
+    metric("JobsFinished", 1, { ...ids, status: "canceled" });
   if (done.runToCancel) await deps.orchestrator.cancel(done.runToCancel).catch(() => {});
   await deps.host.afterCommit(targetId);
   if (done.job.status === "canceled" || done.job.status === "success") await deps.host.afterEvents();
