@@ -96,15 +96,19 @@ export function powertoolsSink(env: NodeJS.ProcessEnv = process.env): Sink {
       logger[level](message, fields);
     },
     metric(name, value, dimensions, fields) {
-      // One EMF document per event, with its own dimensions: concurrent events never share a set.
-      const one = metrics.singleMetric();
-      one.addDimensions(dimensions);
-      for (const [k, v] of Object.entries(fields)) one.addMetadata(k, String(v));
-      one.addMetric(name, METRICS[name], value);
+      // One EMF document per event and dimension set, each with its own dimensions (concurrent
+      // events never share a set): across tenants (service, status or kind) for the alarms, and
+      // per tenant. Powertools folds both sets into one document only with a warning per key.
+      const { tenant, ...rest } = dimensions;
+      for (const set of tenant ? [rest, dimensions] : [rest]) {
+        const one = metrics.singleMetric();
+        for (const [k, v] of Object.entries(set)) one.addDimension(k, v);
+        for (const [k, v] of Object.entries(fields)) one.addMetadata(k, String(v));
+        one.addMetric(name, METRICS[name], value);
+      }
     },
   };
 }
-
 /**
  * One readable line per entry: time, level, role, message, then the other fields as key=value.
  * Written here because Powertools prints only JSON (its dev mode indents it over many lines).
