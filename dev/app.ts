@@ -15,8 +15,10 @@ import {
   hatchetSettingsFromEnv,
 } from "@switchyard/hatchet";
 import { hatchetClient, registerTasks } from "@switchyard/hatchet/sdk";
-import { type Relay, startRelayProcess } from "@switchyard/relay";
+import { type Relay, relayConfig, startRelayProcess } from "@switchyard/relay";
 import { outboundPolicyFromEnv, Workers } from "@switchyard/workers";
+import { checkApiSettings } from "../functions/api/_lib/settings.ts";
+import { checkWorkerSettings } from "../functions/worker/settings.ts";
 import { apiRoutes, corsPolicy, notFoundHandler, workerFunction } from "../infra/routes.ts";
 import { startLocalServer } from "./local-server.ts";
 
@@ -47,11 +49,15 @@ export interface App {
 /** Reads DATABASE_URL, HATCHET_CLIENT_*, WEBHOOK_SIGNING_SECRET, SWITCHYARD_ADMIN_KEY from the environment. */
 export async function startApp(opts: AppOptions): Promise<App> {
   const log = opts.log ?? ((line: string) => console.error(line));
+  const delivery = opts.delivery ?? deliveryFromEnv();
+  const roles = opts.roles ?? (delivery === "relay" ? ["api", "worker", "relay"] : ["api", "worker"]);
+  // Each role's settings, as its deployed function or container checks them, before anything starts.
+  if (roles.includes("api")) checkApiSettings();
+  if (roles.includes("worker")) checkWorkerSettings();
+  if (roles.includes("relay")) relayConfig();
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) throw new Error("DATABASE_URL is not set");
   const stops: Array<() => Promise<void>> = [];
-  const delivery = opts.delivery ?? deliveryFromEnv();
-  const roles = opts.roles ?? (delivery === "relay" ? ["api", "worker", "relay"] : ["api", "worker"]);
   const app: App = {
     delivery,
     roles,

@@ -21,6 +21,7 @@ import { verifyHatchetSignature, verifyRequest } from "@switchyard/workers/signi
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { lt, sql } from "drizzle-orm";
 import { type Respond, respondingHandler } from "../_lib/streaming.ts";
+import { checkWorkerSettings } from "./settings.ts";
 
 function signingSecret(): string {
   const s = process.env.WEBHOOK_SIGNING_SECRET;
@@ -97,6 +98,7 @@ async function fromRelay({ raw, path, headers, remainingMs }: Call, respond: Res
 }
 
 export const handler = respondingHandler("worker", async (event, context, respond) => {
+  checkWorkerSettings();
   const call: Call = {
     raw: event.isBase64Encoded ? Buffer.from(event.body ?? "", "base64").toString("utf8") : (event.body ?? ""),
     path: event.rawPath.replace(/\/$/, ""),

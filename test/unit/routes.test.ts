@@ -53,6 +53,8 @@ describe("the local server serves exactly the table", () => {
     // Nothing listens on port 1: handlers that reach for the database fail at once.
     vi.stubEnv("DATABASE_URL", "postgresql://x@127.0.0.1:1/x");
     vi.stubEnv("WEBHOOK_SIGNING_SECRET", generateSecret());
+    // Direct mode's worker needs one to start (it is never used here).
+    vi.stubEnv("HATCHET_CLIENT_TOKEN", "not.a.token");
     const log = () => {};
     api = await startLocalServer({ routes: apiRoutes, root, timeoutMs: 10_000, log });
     const workerRoutes = workerFunction.paths.map((path) => ({

@@ -3,6 +3,7 @@
 import { type Deps as CoreDeps, Dispatch, type Orchestrator, timingFromEnv } from "@switchyard/core";
 import { type Db, sharedDatabase } from "@switchyard/db";
 import { type DeliveryMode, deliveryFromEnv, HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { checkApiSettings } from "./settings.ts";
 
 export interface Deps extends CoreDeps {
   hatchet: () => HatchetRest;
@@ -28,6 +29,7 @@ const db = (): Db => sharedDatabase().db;
 let deps_: Deps | undefined;
 
 export function deps(): Deps {
+  checkApiSettings();
   const delivery = deliveryFromEnv();
   const timing = timingFromEnv();
   deps_ ??= {

@@ -58,15 +58,17 @@ export function route<
       ? base
       : base.use(noBody());
   const handler = withBody.use(errorReply()).handler(async (event) => {
-    const d = deps();
-    const tenantId = await authenticate(spec.auth, event, d);
+    // Public routes (the OpenAPI document, the pages) need no settings and no database.
+    const tenantId = spec.auth === "none" ? "" : await authenticate(spec.auth, event, deps());
     const req = {
       path: parse(spec.path, event.pathParameters ?? {}, "path"),
       query: parse(spec.query, event.queryStringParameters ?? {}, "query"),
       body: parse(spec.body, (event as { body?: unknown }).body, "body"),
       headers: parse(spec.headers, event.headers, "headers"),
       tenantId,
-      deps: d,
+      get deps() {
+        return deps();
+      },
       event,
     } as Request<Out<P>, Out<Q>, Out<B>, Out<H>>;
     const out = await fn(req);

@@ -1,5 +1,6 @@
 // switchyard's domain: the job lifecycle, dispatch, the queue, tenants and targets, job types and
 // the typed errors. It knows nothing of Lambda, HTTP or Hatchet's SDK.
+export * from "./config.ts";
 export type * from "./contract.ts";
 export type { Deps } from "./deps.ts";
 export * as Diagnostics from "./diagnostics.ts";

@@ -2,6 +2,7 @@
 // in tests (so a lease or a grace period is tested in milliseconds, not waited out in real time).
 // Durations compared with database timestamps are evaluated by Postgres (`now()`), durations of
 // one process's own by its clock; see `Clock`.
+import { setting } from "./config.ts";
 
 export interface Timing {
   /**
@@ -91,7 +92,10 @@ export function timing(overrides: Partial<Timing> = {}): Timing {
  * ones), on top of the defaults.
  */
 export function timingFromEnv(env: NodeJS.ProcessEnv = process.env): Timing {
-  const raw = env.SWITCHYARD_TIMING;
+  return parseTiming(env.SWITCHYARD_TIMING);
+}
+
+function parseTiming(raw: string | undefined): Timing {
   if (!raw) return defaultTiming;
   let parsed: unknown;
   try {
@@ -114,3 +118,6 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 /** Milliseconds as a Postgres interval expression's seconds argument. */
 export const seconds = (ms: number) => ms / 1000;
+
+/** SWITCHYARD_TIMING in a process's settings (config.ts). */
+export const timingEnv = { SWITCHYARD_TIMING: setting(parseTiming) };

@@ -10,5 +10,12 @@ export {
 } from "./operators.ts";
 export type { HttpOperator, HttpOperatorSpec } from "./rest.ts";
 export { HatchetRest, HatchetRestError } from "./rest.ts";
-export { type DeliveryMode, deliveryFromEnv, type HatchetSettings, hatchetSettingsFromEnv } from "./settings.ts";
+export {
+  type DeliveryMode,
+  deliveryEnv,
+  deliveryFromEnv,
+  type HatchetSettings,
+  hatchetEnv,
+  hatchetSettingsFromEnv,
+} from "./settings.ts";
 export * from "./workflow.ts";

@@ -1,6 +1,7 @@
 // Hatchet client settings from the environment, without loading the SDK (API functions use
 // them with the REST client only). The SDK reads the same variables; reading them here first
 // gives one clear error naming what is missing.
+import { loadConfig, oneOf, required, setting } from "@switchyard/core";
 
 export interface HatchetSettings {
   token: string;
@@ -17,28 +18,28 @@ export interface HatchetSettings {
   grpcCompression?: "none" | "gzip";
 }
 
+/** The Hatchet client's variables in a process's settings. */
+export const hatchetEnv = {
+  HATCHET_CLIENT_TOKEN: required(
+    "HATCHET_CLIENT_TOKEN",
+    "mint one with `npm run hatchet:token` (local engine) or in the Hatchet dashboard",
+  ),
+  HATCHET_CLIENT_TLS_STRATEGY: oneOf("HATCHET_CLIENT_TLS_STRATEGY", ["tls", "mtls", "none"]),
+  SWITCHYARD_GRPC_COMPRESSION: oneOf("SWITCHYARD_GRPC_COMPRESSION", ["none", "gzip"], "none"),
+  HATCHET_CLIENT_HOST_PORT: setting((raw) => raw),
+  HATCHET_CLIENT_API_URL: setting((raw) => raw),
+  HATCHET_CLIENT_NAMESPACE: setting((raw) => raw),
+};
+
 export function hatchetSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): HatchetSettings {
-  const token = env.HATCHET_CLIENT_TOKEN;
-  if (!token) {
-    throw new Error(
-      "HATCHET_CLIENT_TOKEN is not set: mint one with `npm run hatchet:token` (local engine) or in the Hatchet dashboard",
-    );
-  }
-  const tls = env.HATCHET_CLIENT_TLS_STRATEGY;
-  if (tls !== undefined && tls !== "tls" && tls !== "mtls" && tls !== "none") {
-    throw new Error(`HATCHET_CLIENT_TLS_STRATEGY must be tls, mtls or none, not "${tls}"`);
-  }
-  const compression = env.SWITCHYARD_GRPC_COMPRESSION || "none";
-  if (compression !== "none" && compression !== "gzip") {
-    throw new Error(`SWITCHYARD_GRPC_COMPRESSION must be none or gzip, not "${compression}"`);
-  }
+  const c = loadConfig("Hatchet client", hatchetEnv, env);
   return {
-    token,
-    hostPort: env.HATCHET_CLIENT_HOST_PORT || undefined,
-    apiUrl: env.HATCHET_CLIENT_API_URL || undefined,
-    tlsStrategy: tls,
-    namespace: env.HATCHET_CLIENT_NAMESPACE || undefined,
-    grpcCompression: compression,
+    token: c.HATCHET_CLIENT_TOKEN,
+    hostPort: c.HATCHET_CLIENT_HOST_PORT,
+    apiUrl: c.HATCHET_CLIENT_API_URL,
+    tlsStrategy: c.HATCHET_CLIENT_TLS_STRATEGY,
+    namespace: c.HATCHET_CLIENT_NAMESPACE,
+    grpcCompression: c.SWITCHYARD_GRPC_COMPRESSION,
   };
 }
 
@@ -48,10 +49,10 @@ export function hatchetSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ha
  */
 export type DeliveryMode = "direct" | "relay";
 
+export const deliveryEnv = {
+  SWITCHYARD_DELIVERY: oneOf("SWITCHYARD_DELIVERY", ["direct", "relay"], "direct"),
+};
+
 export function deliveryFromEnv(env: NodeJS.ProcessEnv = process.env): DeliveryMode {
-  const mode = env.SWITCHYARD_DELIVERY || "direct";
-  if (mode !== "direct" && mode !== "relay") {
-    throw new Error(`SWITCHYARD_DELIVERY must be direct or relay, not "${mode}"`);
-  }
-  return mode;
+  return loadConfig("delivery", deliveryEnv, env).SWITCHYARD_DELIVERY ?? "direct";
 }

@@ -2,11 +2,11 @@
 // (scripts/bundle.ts) into one file. Configuration comes from the environment, checked at once;
 // migrations are the Migrator function's job, not the relay's. SIGTERM drains running deliveries.
 import { pathToFileURL } from "node:url";
-import { log as observe, type Timing, timingFromEnv } from "@switchyard/core";
+import { databaseEnv, loadConfig, logEnv, log as observe, type Timing, timingEnv } from "@switchyard/core";
 import { createDatabase, type Database } from "@switchyard/db";
-import { HatchetRest, type HatchetSettings, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { HatchetRest, type HatchetSettings, hatchetEnv, hatchetSettingsFromEnv } from "@switchyard/hatchet";
 import { HatchetBulkTrigger, hatchetClient } from "@switchyard/hatchet/sdk";
-import { type OutboundPolicy, outboundPolicyFromEnv } from "@switchyard/workers";
+import { type OutboundPolicy, outboundEnv, outboundPolicyFromEnv } from "@switchyard/workers";
 import { type Relay, startRelay } from "./relay.ts";
 
 export interface RelayProcessOptions {
@@ -34,30 +34,26 @@ export function startRelayProcess(opts: RelayProcessOptions): Promise<Relay> {
   });
 }
 
+/** The relay's settings: one schema, checked before anything starts. */
+export const relayEnv = {
+  ...databaseEnv(10),
+  ...hatchetEnv,
+  ...timingEnv,
+  ...outboundEnv,
+  ...logEnv,
+};
+
 /** Reads every setting first, so a misconfigured relay stops with one message listing what is wrong. */
 export function relayConfig(env: NodeJS.ProcessEnv = process.env) {
-  const problems: string[] = [];
-  const attempt = <T>(read: () => T): T | undefined => {
-    try {
-      return read();
-    } catch (err) {
-      problems.push((err as Error).message);
-      return undefined;
-    }
+  const c = loadConfig("relay", relayEnv, env);
+  return {
+    databaseUrl: c.DATABASE_URL,
+    poolMax: c.DATABASE_POOL_MAX,
+    settings: hatchetSettingsFromEnv(env),
+    timing: c.SWITCHYARD_TIMING,
+    // Local runs (the tests) may send webhooks to http:// and local addresses; deployments never.
+    webhookPolicy: outboundPolicyFromEnv(env),
   };
-  const databaseUrl = env.DATABASE_URL;
-  if (!databaseUrl) problems.push("DATABASE_URL is not set");
-  const poolMax = Number(env.DATABASE_POOL_MAX ?? 10);
-  if (!Number.isInteger(poolMax) || poolMax < 1)
-    problems.push(`DATABASE_POOL_MAX must be a positive integer, not "${env.DATABASE_POOL_MAX}"`);
-  const settings = attempt(() => hatchetSettingsFromEnv(env));
-  const timing = attempt(() => timingFromEnv(env));
-  if (problems.length > 0 || !databaseUrl || !settings || !timing) {
-    throw new Error(`the relay cannot start:\n  - ${problems.join("\n  - ")}`);
-  }
-  // Local runs (the tests) may send webhooks to http:// and local addresses; deployments never.
-  const webhookPolicy = outboundPolicyFromEnv(env);
-  return { databaseUrl, poolMax, settings, timing, webhookPolicy };
 }
 
 async function main() {

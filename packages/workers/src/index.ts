@@ -4,6 +4,7 @@ export {
   checkWebhookUrl,
   isPublicAddress,
   type OutboundPolicy,
+  outboundEnv,
   outboundPolicyFromEnv,
 } from "./outbound.ts";
 export * as Workers from "./registry.ts";

@@ -6,6 +6,7 @@
 // dns are enough here; libraries that do this wrap the same two calls.
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { BlockList, isIP } from "node:net";
+import { loadConfig, oneOf } from "@switchyard/core";
 
 const blocked = new BlockList();
 for (const [network, prefix] of [
@@ -54,9 +55,14 @@ export interface OutboundPolicy {
   allowLocal: boolean;
 }
 
-/** The policy of this process: SWITCHYARD_WEBHOOKS_ALLOW_LOCAL=1 (set by npm run dev and the tests) allows local. */
+/** SWITCHYARD_WEBHOOKS_ALLOW_LOCAL in a process's settings: 1 (npm run dev and the tests) or 0. */
+export const outboundEnv = {
+  SWITCHYARD_WEBHOOKS_ALLOW_LOCAL: oneOf("SWITCHYARD_WEBHOOKS_ALLOW_LOCAL", ["0", "1"], "0"),
+};
+
+/** The policy of this process: SWITCHYARD_WEBHOOKS_ALLOW_LOCAL=1 allows local addresses. */
 export function outboundPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): OutboundPolicy {
-  return { allowLocal: env.SWITCHYARD_WEBHOOKS_ALLOW_LOCAL === "1" };
+  return { allowLocal: loadConfig("webhooks", outboundEnv, env).SWITCHYARD_WEBHOOKS_ALLOW_LOCAL === "1" };
 }
 
 /** The URL's host without the brackets of an IPv6 literal. */
