@@ -42,7 +42,10 @@ export async function startProcesses(delivery: DeliveryMode, timing?: Partial<Ti
   if (delivery === "relay") {
     await Workers.upsert(t.database.db, { name: "local", url: first.url, secret: t.signingSecret });
     const bundle = await bundleRelay(join(bundleDir, "relay.mjs"));
-    spawnRelay = () => spawnReady([bundle], { ...t.env, DATABASE_POOL_MAX: "10" }, "[relay] ready", "relay");
+    // The relay says it is ready in a structured line at info level, which the tests' env
+    // (POWERTOOLS_LOG_LEVEL=WARN) would keep quiet: this process logs at info.
+    const env = { ...t.env, DATABASE_POOL_MAX: "10", POWERTOOLS_LOG_LEVEL: "INFO" };
+    spawnRelay = () => spawnReady([bundle], env, "relay ready", "relay");
   }
   const procs: Processes = {
     t,

@@ -1,27 +1,75 @@
 // End to end over HTTP with every part a real process: API → Postgres → Hatchet → worker, the
 // engine's HTTP operator calling the worker (direct mode) or the relay doing it (relay mode). The
 // same suite runs in both modes (direct.test.ts, relay.test.ts); a few tests are one mode's own.
+//
+// Every call to the API goes through @switchyard/client (the typed client generated from the
+// OpenAPI document), and the last test checks that the suite called every operation the document
+// has and got a 2xx answer from each.
 
+import { randomUUID } from "node:crypto";
+import { createSwitchyardClient, type SwitchyardClient } from "@switchyard/client";
 import { jobs } from "@switchyard/db";
 import { type DeliveryMode, jobActionId } from "@switchyard/hatchet";
 import { hatchetSignature, signRequest } from "@switchyard/workers/signing";
 import { asc, eq, inArray } from "drizzle-orm";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobPath, newTenant, type TenantClient } from "../support/client.ts";
+import { adminClient, ISO_TIMESTAMP, type TenantClient, tenantClient, typedClient } from "../support/client.ts";
 import { poll } from "../support/poll.ts";
 import { attemptsOf, jobRow, waitFirstAttemptFinished } from "../support/rows.ts";
 import { postToWorker } from "../support/worker.ts";
+import { documentOperations, operationRecorder } from "./coverage.ts";
+import { receiver } from "./receiver.ts";
 import { type Processes, startProcesses } from "./setup.ts";
+
+const J = "/api/targets/{target_id}/jobs/{job_id}" as const;
+const BUILTIN_TYPES = ["echo", "fail", "http-request", "sleep"];
+
+/**
+ * Operations of the document the suite need not call, each with why it cannot be exercised end
+ * to end. Empty: every operation is called.
+ */
+const EXEMPT: ReadonlyArray<{ operation: string; why: string }> = [];
+
+/** A typed answer's body, once its status is the one expected (the message shows the answer). */
+function ok<T>(r: { data?: T; error?: unknown; response: Response }, status = 200): T {
+  expect(r.response.status, JSON.stringify(r.data ?? r.error)).toBe(status);
+  return r.data as T;
+}
+
+/** A typed error answer as `{status, code}`. */
+const refusal = (r: { error?: { code?: string }; response: Response }) => ({
+  status: r.response.status,
+  code: r.error?.code,
+});
+
+const jobIds = (targetId: string, jobId: string) => ({ params: { path: { target_id: targetId, job_id: jobId } } });
+
+type Tenant = TenantClient & { id: string; name: string };
 
 export function executionSuite(delivery: DeliveryMode) {
   let p: Processes;
   /** The suite's tenant. */
-  let c: TenantClient;
+  let c: Tenant;
+  /** The admin key's typed client. */
+  let admin: SwitchyardClient;
+  /** Every operation the suite calls through the typed client, with the statuses it answered. */
+  const calls = operationRecorder();
+  const recorded = { middleware: [calls.middleware] };
+
+  /** A new tenant, made through the admin API, and its typed client. */
+  async function newTenant(name = `e2e-${randomUUID().slice(0, 8)}`): Promise<Tenant> {
+    const created = ok(await admin.POST("/api/admin/tenants/", { body: { name } }), 201);
+    expect(created).toMatchObject({ name, api_key: expect.stringMatching(/^sy_/) });
+    return Object.assign(tenantClient(p.t, created.api_key, recorded), { id: created.id, name });
+  }
 
   beforeAll(async () => {
     // Direct mode: a short operator call, so that long attempts in this suite run detached.
     p = await startProcesses(delivery, delivery === "direct" ? { operatorCallMs: 1500 } : undefined);
-    c = await newTenant(p.t);
+    admin = adminClient(p.t, recorded);
+    c = await newTenant();
   }, 120_000);
   afterAll(() => p?.stop());
 
@@ -32,9 +80,361 @@ export function executionSuite(delivery: DeliveryMode) {
 
   /** Resolves a blocking job and waits for the job behind it to run. */
   async function resolveAndWait(targetId: string, blocking: string, behind: string) {
-    expect((await c.api("POST", `${jobPath(targetId, blocking)}/resolve/`, {})).status).toBe(200);
+    expect((await c.action(targetId, blocking, "resolve", {})).status).toBe("success");
     await c.waitStatus(targetId, behind, "success", 30_000);
   }
+
+  /**
+   * Opens the job's log stream (Server-Sent Events) through the typed client over the real fetch,
+   * so that it arrives as it is written, and parses it with eventsource-parser.
+   */
+  async function openLogStream(tenant: Tenant, targetId: string, jobId: string, after?: number) {
+    const streaming = createSwitchyardClient({ baseUrl: p.t.apiUrl, apiKey: tenant.key });
+    streaming.use(calls.middleware);
+    const abort = new AbortController();
+    const r = await streaming.GET(`${J}/logs/stream`, {
+      params: { path: { target_id: targetId, job_id: jobId }, query: after === undefined ? undefined : { after } },
+      parseAs: "stream",
+      signal: abort.signal,
+    });
+    expect(r.response.status).toBe(200);
+    expect(r.response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const body = r.data;
+    if (!body) throw new Error("the stream has no body");
+    const events: EventSourceMessage[] = [];
+    const parser = createParser({ onEvent: (e) => events.push(e) });
+    const ended = (async () => {
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of body) parser.feed(decoder.decode(chunk, { stream: true }));
+      } catch {
+        // aborted by close()
+      }
+    })();
+    return {
+      events,
+      /** Resolves when the server ends the stream. */
+      ended,
+      close: () => abort.abort(),
+      /** The `log` events, as the log route answers its lines. */
+      lines: () => events.filter((e) => e.event === "log").map((e) => ({ id: Number(e.id), ...JSON.parse(e.data) })),
+    };
+  }
+
+  describe(`every API operation through @switchyard/client (${delivery} delivery)`, () => {
+    it("creates, lists, updates and archives a target, which then takes no job", async () => {
+      const created = ok(
+        await c.typed.POST("/api/targets/", { body: { name: "crud", type: "vnc", host: "10.0.0.9" } }),
+        201,
+      );
+      expect(created).toMatchObject({
+        name: "crud",
+        type: "vnc",
+        metadata: { host: "10.0.0.9" },
+        host: "10.0.0.9",
+        is_archived: false,
+        queue_status: "running",
+        blocking_jobs: [],
+        created_at: expect.stringMatching(ISO_TIMESTAMP),
+      });
+      const target = { params: { path: { target_id: created.id } } };
+      const updated = ok(
+        await c.typed.PUT("/api/targets/{target_id}", { ...target, body: { name: "crud-2", width: 1280 } }),
+      );
+      expect(updated).toMatchObject({
+        id: created.id,
+        name: "crud-2",
+        type: "vnc",
+        metadata: { host: "10.0.0.9", width: 1280 },
+        width: 1280,
+        created_at: created.created_at,
+      });
+      expect(ok(await c.typed.GET("/api/targets/{target_id}", target))).toMatchObject({ name: "crud-2", width: 1280 });
+      expect(ok(await c.typed.GET("/api/targets/")).map((x) => x.id)).toContain(created.id);
+
+      expect(ok(await c.typed.DELETE("/api/targets/{target_id}", target))).toEqual({
+        message: `Target ${created.id} archived successfully`,
+      });
+      expect(ok(await c.typed.GET("/api/targets/")).map((x) => x.id)).not.toContain(created.id);
+      const all = ok(await c.typed.GET("/api/targets/", { params: { query: { include_archived: "true" } } }));
+      expect(all.find((x) => x.id === created.id)).toMatchObject({ name: "crud-2", is_archived: true });
+      const refused = await c.typed.POST("/api/targets/{target_id}/jobs/", { ...target, body: { api_name: "echo" } });
+      expect(refusal(refused)).toEqual({ status: 409, code: "target.archived" });
+    });
+
+    it("lists jobs by target and across targets, and reads logs after an id and HTTP exchanges", async () => {
+      const pong = await receiver(() => ({
+        status: 200,
+        headers: { "content-type": "application/json" },
+        body: '{"pong":true}',
+      }));
+      try {
+        const t = await c.target("reads");
+        const echo = await c.job(t, "echo", { read: 1 });
+        const fetched = await c.job(t, "http-request", { url: pong.url });
+        // One job at a time, in creation order: the echo job ended first.
+        await c.waitStatus(t, fetched, "success");
+        expect(await c.status(t, echo)).toBe("success");
+
+        const byTarget = ok(
+          await c.typed.GET("/api/targets/{target_id}/jobs/", { params: { path: { target_id: t } } }),
+        );
+        expect(byTarget.map((j) => j.id).sort()).toEqual([echo, fetched].sort());
+        const page = await c.typed.GET("/api/jobs/", {
+          params: { query: { target_id: t, status: "SUCCESS", api_name: "echo", limit: 10 } },
+        });
+        expect(ok(page)).toMatchObject({ total_count: 1, jobs: [{ id: echo, target_id: t, result: { read: 1 } }] });
+        expect(page.response.headers.get("x-total-count")).toBe("1");
+
+        const logs = ok(await c.typed.GET(`${J}/logs/`, jobIds(t, echo)));
+        expect(logs.map((l) => l.content)).toContain("Job completed with status: success");
+        expect(logs.length).toBeGreaterThanOrEqual(3);
+        const [first, second] = logs;
+        const afterFirst = await c.typed.GET(`${J}/logs/`, {
+          params: { path: { target_id: t, job_id: echo }, query: { after: first?.id ?? 0 } },
+        });
+        expect(ok(afterFirst)).toEqual(logs.slice(1));
+        const afterSecond = await c.typed.GET(`${J}/logs/`, {
+          params: { path: { target_id: t, job_id: echo }, query: { after: second?.id ?? 0 } },
+        });
+        expect(ok(afterSecond)).toEqual(logs.slice(2));
+
+        const exchanges = ok(await c.typed.GET(`${J}/http_exchanges/`, jobIds(t, fetched)));
+        expect(exchanges).toEqual([
+          expect.objectContaining({
+            job_id: fetched,
+            log_type: "http_exchange",
+            attempt: 0,
+            content: expect.objectContaining({
+              request: expect.objectContaining({ method: "GET", url: pong.url }),
+              response: expect.objectContaining({ status: 200, body: '{"pong":true}' }),
+            }),
+          }),
+        ]);
+        expect(pong.got).toHaveLength(1);
+        expect(ok(await c.typed.GET(`${J}/http_exchanges/`, jobIds(t, echo)))).toEqual([]);
+      } finally {
+        await pong.close();
+      }
+    });
+
+    it("streams a running job's log as Server-Sent Events until it ends, and resumes after ?after=", async () => {
+      const t = await c.target("stream");
+      const id = await c.job(t, "sleep", { ms: 60_000 });
+      await c.waitStatus(t, id, "running");
+      const live = await openLogStream(c, t, id);
+      try {
+        await poll(() => (live.lines().length > 0 ? true : undefined), { label: "the lines written so far" });
+        expect(live.events.some((e) => e.event === "end")).toBe(false);
+        // The cancel ends the job, and so the stream, with the job's last lines.
+        await c.action(t, id, "cancel");
+        await live.ended;
+      } finally {
+        live.close();
+      }
+      expect(live.events.at(-1)).toMatchObject({ event: "end", data: JSON.stringify({ status: "canceled" }) });
+      const all = ok(await c.typed.GET(`${J}/logs/`, jobIds(t, id)));
+      expect(live.lines()).toEqual(all);
+      expect(all.at(-1)?.content).toBe("Job completed with status: canceled and reason: Job was canceled by user");
+
+      const resumed = await openLogStream(c, t, id, all[0]?.id ?? 0);
+      await resumed.ended;
+      expect(resumed.lines()).toEqual(all.slice(1));
+      expect(resumed.events.at(-1)).toMatchObject({ event: "end", data: JSON.stringify({ status: "canceled" }) });
+    });
+
+    it("lists the job types, and reports a blocked queue, a resync that finds nothing wrong, and the unblocking", async () => {
+      const types = ok(await c.typed.GET("/api/job-types/")).job_types;
+      expect(types.map((x) => x.name)).toEqual(BUILTIN_TYPES);
+      expect(types.find((x) => x.name === "sleep")).toMatchObject({
+        parameters: { type: "object", required: ["ms"] },
+        defaults: { timeout_seconds: 900, retries: 0 },
+      });
+
+      // A tenant of its own: the queue's counts and resync's checks are per tenant.
+      const q = await newTenant();
+      const t = await q.target("blocked");
+      const failed = await q.job(t, "fail", { retryable: false });
+      await q.waitStatus(t, failed, "error");
+      const waiting = await q.job(t, "echo", { after: "resync" });
+      expect(ok(await q.typed.GET("/api/jobs/queue/status"))).toMatchObject({
+        queue_size: 1,
+        queued_in_db: 1,
+        running_jobs_count: 0,
+        running_job: null,
+        queue_type: "hatchet",
+        blocked_targets: 1,
+        hatchet: { reachable: true },
+        targets: [
+          {
+            target_id: t,
+            name: "blocked",
+            queued: 1,
+            dispatched: 0,
+            running: 0,
+            blocked: true,
+            blocking_jobs_count: 1,
+          },
+        ],
+      });
+      // The waiting job holds no run, and the blocked target must not be dispatched.
+      expect(ok(await q.typed.POST("/api/jobs/queue/resync"))).toEqual({
+        message: "Postgres and Hatchet agree",
+        checked_jobs: 0,
+        repairs: [],
+      });
+      expect(await q.status(t, waiting)).toBe("queued");
+
+      await q.action(t, failed, "resolve", { by: "hand" });
+      await q.waitStatus(t, waiting, "success");
+      expect(ok(await q.typed.GET("/api/jobs/queue/status"))).toMatchObject({
+        queue_size: 0,
+        running_jobs_count: 0,
+        blocked_targets: 0,
+        targets: [{ target_id: t, queued: 0, running: 0, blocked: false, blocking_jobs_count: 0 }],
+      });
+    });
+
+    it("reports Postgres, Hatchet, the delivery mode and the webhook workers in diagnostics", async () => {
+      const d = await poll(
+        async () => {
+          const r = ok(await c.typed.GET("/api/diagnostics"));
+          return r.delivery.ok ? r : undefined;
+        },
+        { timeoutMs: 30_000, label: "diagnostics to report delivery ok" },
+      );
+      expect(d.postgres).toMatchObject({ ok: true, version: expect.stringMatching(/^\d+/) });
+      expect(d.hatchet).toMatchObject({ ok: true, version: expect.stringMatching(/\d+\.\d+/) });
+      expect(d.delivery).toMatchObject({ mode: delivery, ok: true });
+      expect("active_workers" in d.delivery ? d.delivery.active_workers : 0).toBeGreaterThanOrEqual(1);
+      expect(d.webhook_workers).toContainEqual(
+        expect.objectContaining({ name: "local", healthy: true, last_error: null }),
+      );
+      expect(d.versions).toEqual({ node: process.version });
+    });
+
+    it("sends a subscribed completion event signed to a webhook, logs its delivery, and deletes the webhook", async () => {
+      const rx = await receiver();
+      try {
+        const hook = ok(
+          await c.typed.POST("/api/webhooks/", {
+            body: { url: rx.url, events: ["job.succeeded"], description: "e2e" },
+          }),
+          201,
+        );
+        expect(hook).toMatchObject({ url: rx.url, events: ["job.succeeded"], description: "e2e" });
+        expect(hook.secret).toMatch(/^whsec_/);
+        expect(ok(await c.typed.GET("/api/webhooks/"))).toContainEqual({
+          id: hook.id,
+          url: rx.url,
+          events: ["job.succeeded"],
+          description: "e2e",
+          created_at: hook.created_at,
+        });
+
+        const t = await c.target("hooked");
+        const job = await c.job(t, "echo", { hook: 1 });
+        await c.waitStatus(t, job, "success");
+        const W = { params: { path: { webhook_id: hook.id } } };
+        const event = await poll(
+          async () => {
+            const log = ok(await c.typed.GET("/api/webhooks/{webhook_id}/deliveries/", W));
+            return log.find((e) => e.job_id === job && e.status === "delivered");
+          },
+          { timeoutMs: 30_000, label: "the job's event delivered" },
+        );
+        expect(event).toMatchObject({ type: "job.succeeded", delivered_at: expect.any(String) });
+        expect(event.attempts).toEqual([expect.objectContaining({ status_code: 200, error: null })]);
+        const got = rx.got.filter((r) => r.headers["webhook-id"] === event.id);
+        expect(got).toHaveLength(1);
+        const payload = new Webhook(hook.secret).verify(got[0]?.body ?? "", got[0]?.headers as Record<string, string>);
+        expect(payload).toMatchObject({
+          type: "job.succeeded",
+          data: { id: job, target_id: t, status: "success", result: { hook: 1 } },
+        });
+
+        expect(ok(await c.typed.DELETE("/api/webhooks/{webhook_id}", W))).toEqual({
+          message: `Webhook ${hook.id} deleted`,
+        });
+        expect(ok(await c.typed.GET("/api/webhooks/")).map((h) => h.id)).not.toContain(hook.id);
+        const gone = await c.typed.GET("/api/webhooks/{webhook_id}/deliveries/", W);
+        expect(refusal(gone)).toEqual({ status: 404, code: "webhook.not_found" });
+      } finally {
+        await rx.close();
+      }
+    });
+
+    it("administers tenants and their keys: a second key acts as its tenant, and only as it", async () => {
+      const tenants = ok(await admin.GET("/api/admin/tenants/"));
+      expect(tenants).toContainEqual({ id: c.id, name: c.name, created_at: expect.stringMatching(ISO_TIMESTAMP) });
+      for (const x of tenants) expect(Object.keys(x).sort()).toEqual(["created_at", "id", "name"]);
+      const dup = await admin.POST("/api/admin/tenants/", { body: { name: c.name } });
+      expect(refusal(dup)).toEqual({ status: 409, code: "tenant.name_taken" });
+
+      const other = await newTenant();
+      const key = ok(
+        await admin.POST("/api/admin/tenants/{tenant_id}/keys/", { params: { path: { tenant_id: other.id } } }),
+        201,
+      );
+      expect(key).toEqual({ tenant_id: other.id, api_key: expect.stringMatching(/^sy_/) });
+      expect(key.api_key).not.toBe(other.key);
+      const second = tenantClient(p.t, key.api_key, recorded);
+      const made = await second.target("by-second-key");
+      expect(ok(await other.typed.GET("/api/targets/")).map((x) => x.id)).toEqual([made]);
+      const foreign = await c.typed.GET("/api/targets/{target_id}", { params: { path: { target_id: made } } });
+      expect(refusal(foreign)).toEqual({ status: 404, code: "target.not_found" });
+    });
+
+    it("registers and deletes a throwaway worker; the registered one keeps running jobs", async () => {
+      const before = ok(await admin.GET("/api/admin/workers/"));
+      const local = before.find((w) => w.name === "local");
+      expect(local).toMatchObject({ url: p.workerUrl, healthy: true, last_error: null });
+      expect(local?.job_types.map((x) => x.name).sort()).toEqual(BUILTIN_TYPES);
+
+      // The same worker function under another name: deleting it leaves "local" (and, in direct
+      // mode, its engine operator) alone.
+      const name = `e2e-throwaway-${randomUUID().slice(0, 8)}`;
+      const body = { name, url: p.workerUrl, secret: p.t.signingSecret };
+      const created = ok(await admin.POST("/api/admin/workers/", { body }), 201);
+      expect(created).toMatchObject({ name, url: p.workerUrl, healthy: true, last_error: null });
+      expect(created.job_types.map((x) => x.name).sort()).toEqual(BUILTIN_TYPES);
+      expect(JSON.stringify(created)).not.toContain(p.t.signingSecret);
+      expect(ok(await admin.GET("/api/admin/workers/")).map((w) => w.name)).toEqual(
+        expect.arrayContaining(["local", name]),
+      );
+
+      const W = { params: { path: { worker_id: created.id } } };
+      expect(ok(await admin.DELETE("/api/admin/workers/{worker_id}", W))).toEqual({
+        message: `Worker ${created.id} deleted`,
+      });
+      expect(refusal(await admin.DELETE("/api/admin/workers/{worker_id}", W))).toEqual({
+        status: 404,
+        code: "worker.not_found",
+      });
+      const after = ok(await admin.GET("/api/admin/workers/")).map((w) => w.name);
+      expect(after).toContain("local");
+      expect(after).not.toContain(name);
+
+      const t = await c.target("after-workers");
+      const id = await c.job(t, "echo", { after: "workers" });
+      expect((await c.waitStatus(t, id, "success")).result).toEqual({ after: "workers" });
+    });
+
+    it("serves the OpenAPI document, the reference page and the console without a key", async () => {
+      const anonymous = typedClient(p.t, "", recorded);
+      const doc = ok(await anonymous.GET("/api/openapi.json"));
+      expect(doc.openapi).toBe("3.1.0");
+      expect(documentOperations(doc)).toContain("GET /api/openapi.json");
+      for (const [path, title] of [
+        ["/api/docs", "<title>switchyard API reference</title>"],
+        ["/api/console", "<title>switchyard console</title>"],
+      ] as const) {
+        const page = await anonymous.GET(path, { parseAs: "text" });
+        expect(page.response.headers.get("content-type"), path).toBe("text/html; charset=utf-8");
+        expect(ok(page), path).toContain(title);
+      }
+    });
+  });
 
   describe(`execution end to end (${delivery} delivery)`, () => {
     it("runs an echo job to success with its result", async () => {
@@ -80,9 +480,7 @@ export function executionSuite(delivery: DeliveryMode) {
       const blocker = await c.job(t, "sleep", { ms: 1500 });
       await c.waitStatus(t, blocker, "running");
       const queued = await c.job(t, "echo", { x: 1 });
-      const cancel = await c.api("POST", `${jobPath(t, queued)}/cancel/`);
-      expect(cancel.status).toBe(200);
-      expect(cancel.body.status).toBe("canceled");
+      expect((await c.action(t, queued, "cancel")).status).toBe("canceled");
       const after = await c.job(t, "echo", { x: 2 });
       await c.waitStatus(t, blocker, "success");
       await c.waitStatus(t, after, "success");
@@ -96,8 +494,7 @@ export function executionSuite(delivery: DeliveryMode) {
       const t = await c.target();
       const id = await c.job(t, "sleep", { ms: 60_000 });
       await c.waitStatus(t, id, "running");
-      const r = await c.api("POST", `${jobPath(t, id)}/interrupt/`);
-      expect(r.status).toBe(200);
+      expect((await c.action(t, id, "interrupt")).stop_requested).toBe("interrupt");
       await c.waitStatus(t, id, "paused", 10_000);
       const row = await c.get(t, id);
       expect(row.error).toBe("Job was interrupted by user");
@@ -109,7 +506,7 @@ export function executionSuite(delivery: DeliveryMode) {
       const t = await c.target();
       const id = await c.job(t, "sleep", { ms: 60_000 });
       await c.waitStatus(t, id, "running");
-      expect((await c.api("POST", `${jobPath(t, id)}/cancel/`)).status).toBe(200);
+      expect((await c.action(t, id, "cancel")).stop_requested).toBe("cancel");
       await c.waitStatus(t, id, "canceled", 10_000);
       const [attempt] = await attemptsOf(p.t.database.db, [id]);
       expect(attempt?.outcome).toEqual({ status: "canceled", error: "Job was canceled by user" });
@@ -124,22 +521,22 @@ export function executionSuite(delivery: DeliveryMode) {
       const waiting = await jobRow(p.t.database.db, behind);
       expect(waiting?.status).toBe("queued");
       expect(waiting?.hatchetRunId).toBeNull();
-      const target1 = (await c.api("GET", `/api/targets/${t}`)).body;
+      const target1 = ok(await c.typed.GET("/api/targets/{target_id}", { params: { path: { target_id: t } } }));
       expect(target1.queue_status).toBe("paused");
-      expect(target1.blocking_jobs.map((j: { id: string }) => j.id)).toEqual([failing]);
+      expect(target1.blocking_jobs.map((j) => j.id)).toEqual([failing]);
 
-      expect((await c.api("POST", `${jobPath(t, failing)}/resolve/`, { fixed: true })).status).toBe(200);
+      expect((await c.action(t, failing, "resolve", { fixed: true })).result).toEqual({ fixed: true });
       await c.waitStatus(t, behind, "success");
 
       const failing2 = await c.job(t, "fail", { retryable: false });
       await c.waitStatus(t, failing2, "error");
       const behind2 = await c.job(t, "echo", { n: 2 });
-      expect((await c.api("POST", `${jobPath(t, failing2)}/cancel/`)).status).toBe(200);
+      expect((await c.action(t, failing2, "cancel")).status).toBe("canceled");
       await c.waitStatus(t, behind2, "success");
 
       const paused = await c.job(t, "sleep", { ms: 60_000 });
       await c.waitStatus(t, paused, "running");
-      await c.api("POST", `${jobPath(t, paused)}/interrupt/`);
+      await c.action(t, paused, "interrupt");
       await c.waitStatus(t, paused, "paused");
       const behind3 = await c.job(t, "echo", { n: 3 });
       // Resume puts the paused job back first in line: it runs again before the later job.
@@ -147,7 +544,7 @@ export function executionSuite(delivery: DeliveryMode) {
         .update(jobs)
         .set({ parameters: { ms: 200 } })
         .where(eq(jobs.id, paused));
-      expect((await c.api("POST", `${jobPath(t, paused)}/resume/`)).status).toBe(200);
+      expect((await c.action(t, paused, "resume")).status).toBe("queued");
       await c.waitStatus(t, behind3, "success");
       expect(await c.status(t, paused)).toBe("success");
       const [pausedRow, behindRow] = await Promise.all([paused, behind3].map((id) => jobRow(p.t.database.db, id)));
@@ -171,7 +568,7 @@ export function executionSuite(delivery: DeliveryMode) {
       const id = await c.job(t, "fail", { retryable: true, succeed_on_attempt: 2 });
       // Attempt 0 ended "retry": the job is running, waiting for Hatchet's backoff.
       await waitFirstAttemptFinished(p.t.database.db, id);
-      expect((await c.api("POST", `${jobPath(t, id)}/cancel/`)).status).toBe(200);
+      await c.action(t, id, "cancel");
       await c.waitStatus(t, id, "canceled", 30_000);
       expect((await attemptsOf(p.t.database.db, [id])).map((a) => a.attempt)).toEqual([0]);
       const next = await c.job(t, "echo", { after: "cancel" });
@@ -371,5 +768,20 @@ export function executionSuite(delivery: DeliveryMode) {
       },
       300_000,
     );
+  });
+
+  describe(`the suite's coverage of the API (${delivery} delivery)`, () => {
+    // Last in the file: every test above has made its calls.
+    it("called every operation of the OpenAPI document through the typed client, each answering 2xx", async () => {
+      const anonymous = typedClient(p.t, "", recorded);
+      const documented = documentOperations(ok(await anonymous.GET("/api/openapi.json")));
+      expect(documented.length).toBeGreaterThan(30);
+      const exempt = EXEMPT.map((e) => e.operation);
+      for (const operation of exempt) expect(documented).toContain(operation);
+      const missing = documented.filter((o) => !exempt.includes(o) && !calls.succeeded().includes(o));
+      expect(missing, "operations the suite never got a 2xx answer from").toEqual([]);
+      // Nothing called that the document does not have (a path the typed client would not type).
+      expect(calls.succeeded().filter((o) => !documented.includes(o))).toEqual([]);
+    });
   });
 }

@@ -11,22 +11,33 @@ export const jobPath = (targetId: string, jobId: string) => `/api/targets/${targ
 /** A timestamp as the API answers it: UTC, milliseconds, and `+00:00` (legacy-use's format). */
 export const ISO_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/;
 
+/** Middleware of the typed client (openapi-fetch's `client.use`), e.g. to record the operations called. */
+export type TypedClientMiddleware = Parameters<SwitchyardClient["use"]>[number];
+
 export interface TenantClientOptions {
   /** How long waitStatus waits when a call gives no timeout (ms; 20 s unless given). */
   waitMs?: number;
+  /** Applied to every call of the typed client (none unless given). */
+  middleware?: TypedClientMiddleware[];
 }
 
 export type TenantClient = ReturnType<typeof tenantClient>;
 
-export function tenantClient(t: Pick<TestApp, "api">, key: string, { waitMs = 20_000 }: TenantClientOptions = {}) {
+export function tenantClient(
+  t: Pick<TestApp, "api">,
+  key: string,
+  { waitMs = 20_000, middleware }: TenantClientOptions = {},
+) {
   const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse> =>
     t.api(key, method, path, body, headers);
-  const typed = typedClient(t, key);
+  const typed = typedClient(t, key, { middleware });
   const J = "/api/targets/{target_id}/jobs/{job_id}" as const;
   const ids = (targetId: string, jobId: string) => ({ params: { path: { target_id: targetId, job_id: jobId } } });
   const client = {
     key,
     api,
+    /** The typed client the helpers below send through (the same key and middleware), for any operation. */
+    typed,
     /** Creates a target; returns its id. */
     async target(name = "t", extra: Record<string, unknown> = {}): Promise<string> {
       const r = await typed.POST("/api/targets/", { body: { name, ...extra } });
@@ -93,11 +104,16 @@ export function tenantClient(t: Pick<TestApp, "api">, key: string, { waitMs = 20
  * typed client builds (path, query, headers, body) are sent as built through it, and its answers
  * come back to the client as the API gave them.
  */
-function typedClient(t: Pick<TestApp, "api">, key: string): SwitchyardClient {
-  return createSwitchyardClient({
+export function typedClient(
+  t: Pick<TestApp, "api">,
+  key: string,
+  { adminKey, middleware = [] }: TypedClientOptions = {},
+): SwitchyardClient {
+  const client = createSwitchyardClient({
     // Only the path and query reach t.api, which knows the test API's origin.
     baseUrl: "http://switchyard.invalid",
     apiKey: key,
+    adminKey,
     fetch: async (request) => {
       const url = new URL(request.url);
       const body = request.body === null ? undefined : await request.text();
@@ -113,6 +129,23 @@ function typedClient(t: Pick<TestApp, "api">, key: string): SwitchyardClient {
       return new Response(text, { status: r.status, headers: r.headers });
     },
   });
+  client.use(...middleware);
+  return client;
+}
+
+export interface TypedClientOptions {
+  /** Sent as X-Admin-Key, for /api/admin/**. */
+  adminKey?: string;
+  /** Applied to every call (none unless given). */
+  middleware?: TypedClientMiddleware[];
+}
+
+/** The typed client with the test app's admin key (and no tenant key). */
+export function adminClient(
+  t: Pick<TestApp, "api" | "adminKey">,
+  { middleware }: Pick<TypedClientOptions, "middleware"> = {},
+): SwitchyardClient {
+  return typedClient(t, "", { adminKey: t.adminKey, middleware });
 }
 
 /** Asserts the answer's status (the message shows the answer) and gives its typed body. */
