@@ -172,7 +172,7 @@ function orderNotes(r: Json): string[] {
     "- **Scale (2):** back to back on the same engine: direct first, native right after it, then relay; each run starts once the one before has drained.",
     "- **API handlers (3):** direct mode, then relay mode, back to back, each in a fresh process of its own.",
     `- **Cancel (4):** ${c?.params?.order ?? "not run"}.`,
-    `- **Sizes:** ${sizes(r.parameters)}.${r.parameters?.quick ? "" : " With the direct path beside the others, the full run took 9 min 42 s on this machine and skipped two scenarios for time, so every size that is not the issue's own (the scale load of 2,000 jobs over 200 targets, unchanged) was cut by about 40 %: the paths run 3 rounds (one full rotation) instead of 5, the handlers 300 calls after 30 warm-up instead of 500 after 50, 12 cancels per mode instead of 20, 3 init runs per bundle instead of 5."}`,
+    `- **Sizes:** ${sizes(r.parameters)}.${r.parameters?.quick ? "" : " With the direct path beside the others, the full run took 9 min 42 s on this machine and skipped two scenarios for time, so every size that is not the issue's own (the scale load of 2,000 jobs over 200 targets, unchanged) was cut by about 40 %: the paths run 3 rounds (one full rotation) instead of 5, the handlers 300 calls after 30 warm-up instead of 500 after 50, 12 cancels per mode instead of 20 (init runs per bundle stay at 5: they take seconds)."}`,
     "",
   ];
 }
