@@ -17,7 +17,7 @@ import {
 import { hatchetClient, registerTasks } from "@switchyard/hatchet/sdk";
 import { type Relay, relayConfig, startRelayProcess } from "@switchyard/relay";
 import { outboundPolicyFromEnv, Workers } from "@switchyard/workers";
-import { checkApiSettings } from "../functions/api/_lib/settings.ts";
+import { apiSettings } from "../functions/api/_lib/settings.ts";
 import { checkWorkerSettings } from "../functions/worker/settings.ts";
 import { apiRoutes, corsPolicy, notFoundHandler, workerFunction } from "../infra/routes.ts";
 import { startLocalServer } from "./local-server.ts";
@@ -52,7 +52,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const delivery = opts.delivery ?? deliveryFromEnv();
   const roles = opts.roles ?? (delivery === "relay" ? ["api", "worker", "relay"] : ["api", "worker"]);
   // Each role's settings, as its deployed function or container checks them, before anything starts.
-  if (roles.includes("api")) checkApiSettings();
+  if (roles.includes("api")) apiSettings();
   if (roles.includes("worker")) checkWorkerSettings();
   if (roles.includes("relay")) relayConfig();
   const databaseUrl = process.env.DATABASE_URL;

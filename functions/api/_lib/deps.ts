@@ -1,9 +1,9 @@
 // What handlers need, built once per Lambda instance (warm invocations reuse it) and only when
 // first used: a route that never touches the database (openapi.json) needs no DATABASE_URL.
-import { type Deps as CoreDeps, Dispatch, type Orchestrator, timingFromEnv } from "@switchyard/core";
+import { type Deps as CoreDeps, Dispatch, type Orchestrator } from "@switchyard/core";
 import { type Db, sharedDatabase } from "@switchyard/db";
-import { type DeliveryMode, deliveryFromEnv, HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
-import { checkApiSettings } from "./settings.ts";
+import { type DeliveryMode, HatchetRest, hatchetSettingsFromEnv } from "@switchyard/hatchet";
+import { apiSettings } from "./settings.ts";
 
 export interface Deps extends CoreDeps {
   hatchet: () => HatchetRest;
@@ -29,10 +29,15 @@ const db = (): Db => sharedDatabase().db;
 let deps_: Deps | undefined;
 
 export function deps(): Deps {
-  checkApiSettings();
-  const delivery = deliveryFromEnv();
-  const timing = timingFromEnv();
-  deps_ ??= {
+  deps_ ??= build();
+  return deps_;
+}
+
+function build(): Deps {
+  const settings = apiSettings();
+  const delivery = settings.SWITCHYARD_DELIVERY ?? "direct";
+  const timing = settings.SWITCHYARD_TIMING;
+  return {
     delivery,
     get db() {
       return db();
@@ -53,5 +58,4 @@ export function deps(): Deps {
     timing,
     hatchet: hatchetRest,
   };
-  return deps_;
 }

@@ -1,7 +1,7 @@
 // The API functions' settings: one schema, checked on a function's first request (a route like
 // openapi.json may load without them, but a deployment sets them all), so a misconfigured
 // deployment answers with one logged error that lists every missing or bad variable.
-import { databaseEnv, loadConfig, logEnv, setting, timingEnv } from "@switchyard/core";
+import { type Config, databaseEnv, loadConfig, logEnv, setting, timingEnv } from "@switchyard/core";
 import { deliveryEnv, hatchetEnv } from "@switchyard/hatchet";
 import { outboundEnv } from "@switchyard/workers";
 import { rateLimitFromEnv } from "./rate-limit.ts";
@@ -32,11 +32,10 @@ export const apiEnv = {
   }),
 };
 
-let checked = false;
+let settings: Config<typeof apiEnv> | undefined;
 
-/** Checks the API's settings once per process; throws a ConfigError listing every problem. */
-export function checkApiSettings(env: NodeJS.ProcessEnv = process.env): void {
-  if (checked) return;
-  loadConfig("API", apiEnv, env);
-  checked = true;
+/** The API's settings, read and checked once per process; throws a ConfigError listing every problem. */
+export function apiSettings(): Config<typeof apiEnv> {
+  settings ??= loadConfig("API", apiEnv);
+  return settings;
 }

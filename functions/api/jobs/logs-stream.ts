@@ -5,6 +5,7 @@
 // Gateway buffers whole answers (docs/deploy.md); errors before the stream starts are answered in
 // the API's error shape. Written on Lambda's streaming API, which no middy middleware covers.
 import type { Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Jobs, log } from "@switchyard/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { streamingHandler } from "../../_lib/streaming.ts";
@@ -101,5 +102,3 @@ async function stream(
 function write(out: Writable, chunk: string) {
   if (!out.destroyed && !out.writableEnded) out.write(chunk);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -83,14 +83,3 @@ export const databaseEnv = (poolMax: number) => ({
   DATABASE_URL: required("DATABASE_URL", "a postgres:// URL of switchyard's database"),
   DATABASE_POOL_MAX: positiveInteger("DATABASE_POOL_MAX", poolMax),
 });
-
-/** Powertools' level for the structured lines (observe.ts). */
-export const logEnv = {
-  POWERTOOLS_LOG_LEVEL: setting((raw) => {
-    const levels = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "SILENT"];
-    if (raw !== undefined && !levels.includes(raw.toUpperCase())) {
-      throw new Error(`POWERTOOLS_LOG_LEVEL must be one of ${levels.join(", ")}, not ${JSON.stringify(raw)}`);
-    }
-    return raw;
-  }),
-};

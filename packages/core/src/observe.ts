@@ -10,6 +10,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
+import { setting } from "./config.ts";
 
 /** The ids a line or metric carries: whichever of them the request or job in progress has. */
 export interface TraceIds {
@@ -77,14 +78,20 @@ export interface Sink {
   metric(name: MetricName, value: number, dimensions: Record<string, string>, fields: Fields): void;
 }
 
-const LEVELS: Level[] = ["debug", "info", "warn", "error"];
+/** Powertools' levels, lowest first: a line prints when its level is at or above the threshold. */
+const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "SILENT"];
 
-/** POWERTOOLS_LOG_LEVEL, as Powertools reads it; info unless set. */
-function threshold(env: NodeJS.ProcessEnv): number {
-  const level = (env.POWERTOOLS_LOG_LEVEL ?? "info").toLowerCase();
-  const i = LEVELS.indexOf(level === "warning" ? "warn" : (level as Level));
-  return i < 0 ? 1 : i;
-}
+/** POWERTOOLS_LOG_LEVEL in a process's settings (config.ts); INFO unless set. */
+export const logEnv = {
+  POWERTOOLS_LOG_LEVEL: setting((raw) => {
+    if (raw !== undefined && !LEVELS.includes(raw.toUpperCase())) {
+      throw new Error(`POWERTOOLS_LOG_LEVEL must be one of ${LEVELS.join(", ")}, not ${JSON.stringify(raw)}`);
+    }
+    return raw;
+  }),
+};
+
+const rank = (level: string) => LEVELS.indexOf(level.toUpperCase());
 
 /** JSON lines and EMF metrics through Powertools (service and namespace `switchyard` unless set). */
 export function powertoolsSink(env: NodeJS.ProcessEnv = process.env): Sink {
@@ -109,14 +116,17 @@ export function powertoolsSink(env: NodeJS.ProcessEnv = process.env): Sink {
     },
   };
 }
+
 /**
  * One readable line per entry: time, level, role, message, then the other fields as key=value.
  * Written here because Powertools prints only JSON (its dev mode indents it over many lines).
  */
 export function readableSink(env: NodeJS.ProcessEnv = process.env): Sink {
-  const min = threshold(env);
+  // An unknown level is refused at start-up (logEnv); here it falls back to INFO, as Powertools does.
+  const given = rank(env.POWERTOOLS_LOG_LEVEL ?? "INFO");
+  const min = given < 0 ? rank("INFO") : given;
   const print = (level: Level, text: string, { role, ...fields }: Fields) => {
-    if (LEVELS.indexOf(level) < min) return;
+    if (rank(level) < min) return;
     const time = new Date().toISOString().slice(11, 23);
     const pairs = Object.entries(fields)
       .filter(([, v]) => v !== undefined)

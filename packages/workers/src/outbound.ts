@@ -5,6 +5,8 @@
 // registration and a private one later (DNS rebinding) is refused too. Node's own BlockList and
 // dns are enough here; libraries that do this wrap the same two calls.
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { BlockList, isIP } from "node:net";
 import { loadConfig, oneOf } from "@switchyard/core";
 
@@ -130,16 +132,13 @@ export interface PostResult {
 }
 
 /** POSTs `body` as JSON and reads the answer; never throws, never follows redirects. */
-export async function postJson(
+export function postJson(
   url: URL,
   body: string,
   headers: Record<string, string>,
   opts: OutboundPolicy & { timeoutMs: number },
 ): Promise<PostResult> {
-  // Loaded on first use: every API function bundles this module (URL checks at registration),
-  // and importing node:http as ESM evaluates its lazy exports, undici's among them: about 12 ms
-  // of every cold start on Node 22 for a call only webhook delivery makes.
-  const { request } = url.protocol === "https:" ? await import("node:https") : await import("node:http");
+  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
     const req = request(
       url,
