@@ -1,9 +1,10 @@
 // The native path: a plain Hatchet SDK worker in this process that runs the echo job type
-// directly in its task, with the same per-target concurrency as the relay's task, so the two paths
-// differ only by what switchyard adds (API, Postgres, relay → worker HTTP, worker DB writes).
+// directly in its task. Its only guard for one run per target, in order, is the engine's
+// per-target concurrency key, so the two paths differ by what switchyard adds (API, Postgres,
+// relay → worker HTTP, worker DB writes) and by who keeps a target's order.
 import { ConcurrencyLimitStrategy, type HatchetClient, type JsonObject } from "@hatchet-dev/typescript-sdk/v1/index.js";
 import type { JobContext } from "@switchyard/core";
-import { CONCURRENCY_EXPRESSION } from "@switchyard/hatchet";
+import { TARGET_CONCURRENCY_EXPRESSION } from "@switchyard/hatchet";
 import { hatchetClient } from "@switchyard/hatchet/sdk";
 import { echo } from "@switchyard/jobs";
 
@@ -34,7 +35,7 @@ function declare(hatchet: HatchetClient, marks: Map<string, NativeMarks>) {
   return hatchet.task<NativeInput, JsonObject>({
     name: NATIVE_TASK,
     concurrency: {
-      expression: CONCURRENCY_EXPRESSION,
+      expression: TARGET_CONCURRENCY_EXPRESSION,
       maxRuns: 1,
       limitStrategy: ConcurrencyLimitStrategy.GROUP_ROUND_ROBIN,
     },
