@@ -64,20 +64,60 @@ describe("relay mode", () => {
     await c.action(targetId, failed, "cancel");
     await waitRunState(hatchet, heldRun, "QUEUED");
 
-    // The run was handed over a minute ago; the check releases it once the relay has had free
-    // slots for 1 s (counted from the relay's start, which may be less than 1 s ago).
-    const released = await poll(async () => (await t.app.relay?.releaseHeldRuns(1000)) || undefined, {
-      timeoutMs: 10_000,
-      label: "the held run's release",
-    });
-    expect(released).toBe(1);
-    const done = await c.waitStatus(targetId, jobId, "success");
+    // The run was handed over a minute ago, longer than `heldRunMs` (20 s): the relay's check, on
+    // every sweep, releases it once the relay has had free slots that long (counted from its start).
+    const done = await c.waitStatus(targetId, jobId, "success", 40_000);
     expect(done.result).toEqual({ held: true });
     expect(done.hatchet_run_id).not.toBe(heldRun);
     await waitRunState(hatchet, heldRun, "CANCELLED");
     expect(await c.logs(targetId, jobId)).toContain(
-      `Hatchet held run ${heldRun} for over 1 s without starting it; the job goes back to waiting`,
+      `Hatchet held run ${heldRun} for over 20 s without starting it; the job goes back to waiting`,
     );
+  });
+
+  it("releases at once a run the engine assigned to a worker that never started it", async () => {
+    const c = await newTenant(t);
+    const targetId = await c.target("assigned-run");
+    const failed = await c.job(targetId, "fail");
+    await c.waitStatus(targetId, failed, "error");
+    const jobId = await c.job(targetId, "echo", { assigned: true });
+    // What an engine that died between assigning a run and sending it leaves: a run the engine
+    // reports running on a worker, which nothing delivers. Here a worker of a namespace of its own
+    // takes the run and never answers (until the cancel aborts it).
+    const other = { ...hatchetSettingsFromEnv(t.env), namespace: `assigned${randomUUID().slice(0, 8)}` };
+    const sdk = hatchetClient(other);
+    const silent = sdk.task({
+      name: JOB_WORKFLOW,
+      fn: (_input, ctx) =>
+        new Promise<Record<string, never>>((_resolve, reject) =>
+          ctx.abortController.signal.addEventListener("abort", () => reject(ctx.abortController.signal.reason)),
+        ),
+    });
+    const worker = await sdk.worker("takes-and-keeps", { workflows: [silent], handleKill: false });
+    void worker.start();
+    await worker.waitUntilReady(30_000);
+    try {
+      const assignedRun = await new HatchetRest(other).submit({ jobId, tenantId: "t", targetId, apiName: "echo" });
+      await t.database.db
+        .update(jobs)
+        // Handed over now: the slower held-run rule (20 s) would release it too, but later.
+        .set({ hatchetRunId: assignedRun, dispatchedAt: sql`now()` })
+        .where(eq(jobs.id, jobId));
+      await waitRunState(hatchet, assignedRun, "RUNNING");
+      await c.action(targetId, failed, "cancel");
+
+      // The relay's check (every sweep) sees the run running, not started and not its own, twice
+      // `assignedUnstartedMs` apart; far sooner than the held-run rule's three minutes.
+      const done = await c.waitStatus(targetId, jobId, "success", 30_000);
+      expect(done.result).toEqual({ assigned: true });
+      expect(done.hatchet_run_id).not.toBe(assignedRun);
+      await waitRunState(hatchet, assignedRun, "CANCELLED");
+      expect(await c.logs(targetId, jobId)).toContain(
+        `Hatchet assigned run ${assignedRun} to a worker but no worker started it within 5 s (an engine restart lost it); the job goes back to waiting`,
+      );
+    } finally {
+      await worker.stop();
+    }
   });
 
   it("diagnostics report the relay as what delivers runs", async () => {

@@ -29,8 +29,17 @@ export interface Timing {
   /**
    * A run handed over this long ago that never started while the relay had free slots is held by
    * the engine (seen after an engine restart): it is withdrawn and the job handed over again.
+   * Checked every `sweepMs`, so such a lost hand-over is repaired within 30 s. A false alarm (a
+   * run the engine was slow to assign) costs a cancelled run and a new one, never a second start.
    */
   heldRunMs: number;
+  /**
+   * A hand-over that has not started, that no delivery of this relay holds, and whose run the
+   * engine reports running (assigned to a worker) on checks this far apart, was assigned to a
+   * worker that never received it: an engine that died between the assignment and the send, whose
+   * successor never sends it. It is released like a held run, without waiting for `heldRunMs`.
+   */
+  assignedUnstartedMs: number;
   /** How often the relay asks again for a delivery answered "busy". */
   busyRecheckMs: number;
   /**
@@ -65,7 +74,8 @@ export const defaultTiming: Timing = {
   runNotFoundGraceMs: 30_000,
   retryGraceMs: 60_000,
   sweepMs: 2000,
-  heldRunMs: 180_000,
+  heldRunMs: 20_000,
+  assignedUnstartedMs: 5000,
   busyRecheckMs: 500,
   operatorCallMs: 20_000,
   idempotencyRetentionMs: 24 * 60 * 60_000,

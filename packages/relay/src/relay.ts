@@ -1,7 +1,7 @@
 // The relay (relay mode): a Hatchet worker (gRPC) that holds the slots and, for each run, POSTs a
 // signed delivery to the webhook worker serving the job's type. For engines that cannot reach the
-// worker (a private network); direct mode needs no relay. Hatchet keeps the retries, timeouts and
-// the one-run-per-target concurrency; Postgres keeps the job's truth.
+// worker (a private network); direct mode needs no relay. Hatchet keeps the retries and timeouts;
+// Postgres keeps the job's truth and gives each target one job at a time.
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   type Clock,
@@ -39,11 +39,6 @@ export interface RelayOptions {
 
 export interface Relay {
   stop(): Promise<void>;
-  /**
-   * Withdraws and hands over again the runs the engine holds without starting (for longer than
-   * `heldRunMs`, or the given time); returns how many.
-   */
-  releaseHeldRuns(olderThanMs?: number): Promise<number>;
 }
 
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
@@ -67,11 +62,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         attempt: ctx.retryCount(),
       };
       const run = traced(ids, () => relayRun(db, timing, input, ctx));
-      return (await deliveries.track(run)) as unknown as Record<string, never>;
+      return (await deliveries.track(ctx.workflowRunId(), run)) as unknown as Record<string, never>;
     } finally {
-      // The end of a run is the moment the target's next job can go. It is handed over just after
-      // this run's completion leaves for Hatchet: triggered earlier, the next run would queue
-      // behind this run's concurrency slot until the engine has recorded the completion.
+      // The end of a run is the moment the target's next job can go: the worker ended the job in
+      // Postgres before it answered. Woken after this turn, so the run's completion leaves for
+      // Hatchet first and frees this relay's slot for the next run.
       setTimeout(() => void dispatcher.wake(input.targetId), 0);
     }
   });
@@ -96,17 +91,40 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
   const refreshWorkers = () => Workers.refresh(db).catch((err: Error) => log(`worker refresh failed: ${err.message}`));
   await refreshWorkers();
-  const releaseHeldRuns = (heldRunMs = timing.heldRunMs) =>
-    releaseHeld(db, opts.orchestrator, heldRunMs, deliveries, dispatcher.wake, log);
+  const release = (held: HandOver[], why: (runId: string) => string) =>
+    releaseRuns(db, opts.orchestrator, held, why, dispatcher.wake, log);
+  const releaseHeldRuns = async () => {
+    if (deliveries.freeFor() < timing.heldRunMs) return 0;
+    return release(
+      await Lifecycle.staleHandOvers(db, timing.heldRunMs),
+      (runId) => `Hatchet held run ${runId} for over ${Math.round(timing.heldRunMs / 1000)} s without starting it`,
+    );
+  };
+  const assigned = new AssignedUnstarted(opts.orchestrator, deliveries, timing.assignedUnstartedMs, opts.clock);
+  const releaseAssigned = async () =>
+    release(
+      await assigned.check(db),
+      (runId) =>
+        `Hatchet assigned run ${runId} to a worker but no worker started it within ${Math.round(timing.assignedUnstartedMs / 1000)} s (an engine restart lost it)`,
+    );
+  // Both checks on the sweep's clock: a held run is a lost hand-over, repaired as promptly.
+  let checking = false;
+  const checkHeld = async () => {
+    await releaseAssigned().catch((err: Error) => log(`assigned-run check failed: ${err.message}`));
+    await releaseHeldRuns().catch((err: Error) => log(`held-run check failed: ${err.message}`));
+  };
   const timers = [
+    setInterval(() => void refreshWorkers(), timing.workerRefreshMs),
     setInterval(() => {
-      void refreshWorkers();
-      void releaseHeldRuns(timing.heldRunMs).catch((err: Error) => log(`held-run check failed: ${err.message}`));
-    }, timing.workerRefreshMs),
+      if (checking) return;
+      checking = true;
+      void checkHeld().finally(() => {
+        checking = false;
+      });
+    }, timing.sweepMs),
   ];
 
   return {
-    releaseHeldRuns,
     async stop() {
       for (const t of timers) clearInterval(t);
       // Stop taking work, then let running deliveries finish within the grace period.
@@ -118,9 +136,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   };
 }
 
-/** The relay's deliveries in flight, and since when it has had a free slot. */
+/** The relay's deliveries in flight (by run), and since when it has had a free slot. */
 class Deliveries {
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly inFlight = new Map<Promise<unknown>, string>();
   /** A run not started while this relay had a free slot was not waiting for one. */
   private freeSince: number;
 
@@ -131,8 +149,8 @@ class Deliveries {
     this.freeSince = clock.now();
   }
 
-  async track<T>(work: Promise<T>): Promise<T> {
-    this.inFlight.add(work);
+  async track<T>(runId: string, work: Promise<T>): Promise<T> {
+    this.inFlight.set(work, runId);
     if (this.inFlight.size >= this.slots) this.freeSince = Number.POSITIVE_INFINITY;
     try {
       return await work;
@@ -142,6 +160,11 @@ class Deliveries {
     }
   }
 
+  /** The runs this relay is delivering now. */
+  runs(): Set<string> {
+    return new Set(this.inFlight.values());
+  }
+
   /** How long a slot has been free without interruption (0 while every slot is taken). */
   freeFor(): number {
     return Math.max(0, this.clock.now() - this.freeSince);
@@ -149,30 +172,68 @@ class Deliveries {
 
   async drain(graceMs: number): Promise<void> {
     const grace = new Promise((r) => setTimeout(r, graceMs).unref());
-    await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+    await Promise.race([Promise.allSettled([...this.inFlight.keys()]), grace]);
+  }
+}
+
+type HandOver = Awaited<ReturnType<typeof Lifecycle.staleHandOvers>>[number];
+
+/**
+ * Hand-overs whose run the engine reports running (assigned to a worker) although it has not
+ * started, no delivery of this relay holds it, and the engine said so on checks `confirmMs` apart.
+ * An engine that dies between assigning a run and sending it leaves such a run: its successor
+ * never sends it, and the run keeps its worker slot until its execution timeout (16 min). The
+ * slower `heldRunMs` check stays for what this one cannot see (the engine's read side may not have
+ * recorded the assignment before it died, and then reports the run queued).
+ */
+class AssignedUnstarted {
+  /** Run id → when the engine was first seen reporting it running while it had not started. */
+  private readonly since = new Map<string, number>();
+
+  constructor(
+    private readonly orchestrator: Orchestrator,
+    private readonly deliveries: Deliveries,
+    private readonly confirmMs: number,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  async check(db: Db): Promise<HandOver[]> {
+    // With every slot taken, runs wait for this relay; a run assigned meanwhile arrives as one frees.
+    if (this.deliveries.freeFor() < this.confirmMs) return [];
+    const delivering = this.deliveries.runs();
+    const held: HandOver[] = [];
+    const seen = new Set<string>();
+    for (const job of await Lifecycle.staleHandOvers(db, this.confirmMs)) {
+      const runId = job.hatchetRunId;
+      if (!runId || delivering.has(runId)) continue;
+      if ((await this.orchestrator.runState(runId).catch(() => undefined)) !== "RUNNING") continue;
+      seen.add(runId);
+      const since = this.since.get(runId) ?? this.clock.now();
+      this.since.set(runId, since);
+      if (this.clock.now() - since >= this.confirmMs) held.push(job);
+    }
+    for (const runId of this.since.keys()) if (!seen.has(runId)) this.since.delete(runId);
+    return held;
   }
 }
 
 /**
- * A run handed over more than `heldRunMs` ago that has not started, while this relay had a free
- * slot all along, is held by the engine (seen after an engine restart: assigned, never sent). It
- * is withdrawn first (so a run that starts after all finds the job no longer its own), cancelled
- * (until the engine drops it, it keeps the target's concurrency slot), and the job handed over again.
+ * Releases runs the engine holds without starting them: each job is withdrawn first (so a run that
+ * starts after all finds the job no longer its own), its run cancelled (until the engine drops it,
+ * it keeps a worker slot and the job's concurrency slot), and the job handed over again.
  */
-async function releaseHeld(
+async function releaseRuns(
   db: Db,
   orchestrator: Orchestrator,
-  heldRunMs: number,
-  deliveries: Deliveries,
+  held: HandOver[],
+  why: (runId: string) => string,
   wake: (targetId: string) => Promise<void>,
   log: (msg: string) => void,
 ): Promise<number> {
-  if (deliveries.freeFor() < heldRunMs) return 0;
   let released = 0;
-  for (const job of await Lifecycle.staleHandOvers(db, heldRunMs)) {
+  for (const job of held) {
     const runId = job.hatchetRunId ?? "";
-    const why = `Hatchet held run ${runId} for over ${Math.round(heldRunMs / 1000)} s without starting it`;
-    if (!(await Lifecycle.withdraw(db, job.id, runId, why))) continue;
+    if (!(await Lifecycle.withdraw(db, job.id, runId, why(runId)))) continue;
     await orchestrator.cancel(runId).catch((err: Error) => log(`cancel of held run ${runId} failed: ${err.message}`));
     void wake(job.targetId);
     released++;
