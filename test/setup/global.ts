@@ -10,6 +10,7 @@ import type { TestProject } from "vitest/node";
 import { freePorts, startHatchet } from "../../dev/hatchet.ts";
 import { dropDatabase, ensureDatabase, resolvePostgres } from "../../dev/postgres.ts";
 import { STATE_DIR } from "../../dev/stack.ts";
+import { ensureChromium } from "./chromium.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -30,7 +31,7 @@ const shared = globalThis as { __switchyardTestStack?: { stack: Promise<Stack>; 
 
 async function startStack(): Promise<Stack> {
   const log = (msg: string) => console.error(`[test setup] ${msg}`);
-  const postgres = await resolvePostgres({ stateDir: STATE_DIR, log });
+  const [postgres] = await Promise.all([resolvePostgres({ stateDir: STATE_DIR, log }), ensureChromium(log)]);
   if (process.env.HATCHET_CLIENT_TOKEN) {
     return { postgresUrl: postgres.url, hatchetEnv: {}, stop: () => postgres.stop() };
   }
