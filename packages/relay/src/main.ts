@@ -20,13 +20,12 @@ export interface RelayProcessOptions {
 
 /** The relay with its Hatchet clients: the SDK worker, and one-attempt bulk triggers. */
 export function startRelayProcess(opts: RelayProcessOptions): Promise<Relay> {
+  const rest = new HatchetRest(opts.settings);
   return startRelay({
     database: opts.database,
     hatchet: hatchetClient(opts.settings),
-    orchestrator: new HatchetBulkTrigger({
-      hatchet: hatchetClient(opts.settings, { retries: false }),
-      rest: new HatchetRest(opts.settings),
-    }),
+    orchestrator: new HatchetBulkTrigger({ hatchet: hatchetClient(opts.settings, { retries: false }), rest }),
+    probe: () => rest.version(),
     timing: opts.timing,
     webhookPolicy: opts.webhookPolicy,
     slots: opts.slots,

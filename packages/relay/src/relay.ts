@@ -35,6 +35,12 @@ export interface RelayOptions {
   webhookPolicy?: OutboundPolicy;
   slots?: number;
   log?: (msg: string) => void;
+  /**
+   * A cheap call to the engine. When it answers again after failing, the relay takes its runs on a
+   * fresh Hatchet worker at once (see `EngineWatch`). Without it, the SDK's listener reconnects on
+   * its own clock.
+   */
+  probe?: () => Promise<unknown>;
 }
 
 export interface Relay {
@@ -81,13 +87,20 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     if (outcome.status === "retry") throw new Error(outcome.error);
     return outcome as unknown as Record<string, never>;
   });
-  const worker = await opts.hatchet.worker("switchyard-relay", {
-    workflows: [task, webhooks],
-    slots,
-    handleKill: false,
-  });
-  void worker.start();
-  await worker.waitUntilReady(60_000);
+  const startWorker = async () => {
+    const w = await opts.hatchet.worker("switchyard-relay", { workflows: [task, webhooks], slots, handleKill: false });
+    void w.start().catch((err: Error) => log(`relay worker stopped: ${err.message}`));
+    await w.waitUntilReady(60_000);
+    return w;
+  };
+  let worker = await startWorker();
+  const watch = opts.probe ? new EngineWatch(opts.probe) : undefined;
+  const renewWorker = async () => {
+    const old = worker;
+    worker = await startWorker();
+    log("the engine answers again: the relay takes runs on a fresh worker");
+    void retire(old, log);
+  };
 
   const refreshWorkers = () => Workers.refresh(db).catch((err: Error) => log(`worker refresh failed: ${err.message}`));
   await refreshWorkers();
@@ -110,6 +123,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // Both checks on the sweep's clock: a held run is a lost hand-over, repaired as promptly.
   let checking = false;
   const checkHeld = async () => {
+    if (await watch?.cameBack())
+      await renewWorker().catch((err: Error) => log(`worker renewal failed: ${err.message}`));
     await releaseAssigned().catch((err: Error) => log(`assigned-run check failed: ${err.message}`));
     await releaseHeldRuns().catch((err: Error) => log(`held-run check failed: ${err.message}`));
   };
@@ -134,6 +149,45 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       await worker.stop();
     },
   };
+}
+
+type RelayWorker = Awaited<ReturnType<HatchetClient["worker"]>>;
+
+/**
+ * Tells when the engine answers again after an outage. The SDK's action listener (1.33.2) waits a
+ * fixed 5 s before each reconnect and 5 s more after each failed one, and grpc-js backs its channel
+ * off on top, so after an engine restart a relay took runs again only 7 to 18 s later. The SDK has
+ * no setting for this and no event for a lost stream, so the relay watches the engine itself and
+ * registers a fresh worker, whose listener connects at once.
+ */
+class EngineWatch {
+  private failures = 0;
+
+  constructor(private readonly probe: () => Promise<unknown>) {}
+
+  /** True once the probe answers after two failures in a row (one failure may be a slow answer). */
+  async cameBack(): Promise<boolean> {
+    try {
+      await this.probe();
+    } catch {
+      this.failures++;
+      return false;
+    }
+    const back = this.failures >= 2;
+    this.failures = 0;
+    return back;
+  }
+}
+
+/**
+ * Stops a worker the relay replaced: paused, so the engine assigns it nothing more, its running
+ * deliveries finish. Its listener, if asleep in a reconnect wait, subscribes once more when it
+ * wakes (the SDK checks for a stop only between attempts), so it is unregistered again after the
+ * longest such wait; otherwise its heartbeat would keep a paused worker alive for good.
+ */
+async function retire(old: RelayWorker, log: (msg: string) => void): Promise<void> {
+  await old.stop().catch((err: Error) => log(`stopping the replaced worker failed: ${err.message}`));
+  setTimeout(() => void old._internal.listener?.unregister().catch(() => {}), 11_000).unref();
 }
 
 /** The relay's deliveries in flight (by run), and since when it has had a free slot. */
