@@ -17,10 +17,10 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminClient, ISO_TIMESTAMP, type TenantClient, tenantClient, typedClient } from "../support/client.ts";
 import { poll } from "../support/poll.ts";
+import { receiver } from "../support/receiver.ts";
 import { attemptsOf, jobRow, waitFirstAttemptFinished } from "../support/rows.ts";
 import { postToWorker } from "../support/worker.ts";
 import { documentOperations, operationRecorder } from "./coverage.ts";
-import { receiver } from "./receiver.ts";
 import { type Processes, startProcesses } from "./setup.ts";
 
 const J = "/api/targets/{target_id}/jobs/{job_id}" as const;

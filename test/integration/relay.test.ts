@@ -45,22 +45,33 @@ describe("relay mode", () => {
     }
   });
 
-  it("withdraws a run Hatchet holds without starting it, and the job runs on a new one", async () => {
+  /**
+   * A job waiting behind a failed one (so nothing hands it over), and Hatchet settings of a
+   * namespace of its own, where a run nobody of this app delivers can be made for it.
+   */
+  async function jobBehindError(name: string, result: Record<string, unknown>) {
     const c = await newTenant(t);
-    const targetId = await c.target("held-run");
+    const targetId = await c.target(name);
     const failed = await c.job(targetId, "fail");
     await c.waitStatus(targetId, failed, "error");
-    const jobId = await c.job(targetId, "echo", { held: true });
+    const jobId = await c.job(targetId, "echo", result);
+    const settings = { ...hatchetSettingsFromEnv(t.env), namespace: `${name}${randomUUID().slice(0, 8)}` };
+    return { c, targetId, failed, jobId, settings };
+  }
+
+  /** Makes `runId` the job's hand-over, made at `at`. */
+  async function handOver(jobId: string, runId: string, at: ReturnType<typeof sql>) {
+    await t.database.db.update(jobs).set({ hatchetRunId: runId, dispatchedAt: at }).where(eq(jobs.id, jobId));
+  }
+
+  it("withdraws a run Hatchet holds without starting it, and the job runs on a new one", async () => {
+    const { c, targetId, failed, jobId, settings } = await jobBehindError("held", { held: true });
     // A run the engine keeps queued for ever: the workflow registered under a namespace of its own
     // (a worker declared, never started), so no worker takes its runs.
-    const held = { ...hatchetSettingsFromEnv(t.env), namespace: `held${randomUUID().slice(0, 8)}` };
-    const sdk = hatchetClient(held);
+    const sdk = hatchetClient(settings);
     await sdk.worker("never-started", { workflows: [sdk.task({ name: JOB_WORKFLOW, fn: async () => ({}) })] });
-    const heldRun = await new HatchetRest(held).submit({ jobId, tenantId: "t", targetId, apiName: "echo" });
-    await t.database.db
-      .update(jobs)
-      .set({ hatchetRunId: heldRun, dispatchedAt: sql`now() - interval '1 minute'` })
-      .where(eq(jobs.id, jobId));
+    const heldRun = await new HatchetRest(settings).submit({ jobId, tenantId: "t", targetId, apiName: "echo" });
+    await handOver(jobId, heldRun, sql`now() - interval '1 minute'`);
     await c.action(targetId, failed, "cancel");
     await waitRunState(hatchet, heldRun, "QUEUED");
 
@@ -76,16 +87,11 @@ describe("relay mode", () => {
   });
 
   it("releases at once a run the engine assigned to a worker that never started it", async () => {
-    const c = await newTenant(t);
-    const targetId = await c.target("assigned-run");
-    const failed = await c.job(targetId, "fail");
-    await c.waitStatus(targetId, failed, "error");
-    const jobId = await c.job(targetId, "echo", { assigned: true });
+    const { c, targetId, failed, jobId, settings } = await jobBehindError("assigned", { assigned: true });
     // What an engine that died between assigning a run and sending it leaves: a run the engine
     // reports running on a worker, which nothing delivers. Here a worker of a namespace of its own
     // takes the run and never answers (until the cancel aborts it).
-    const other = { ...hatchetSettingsFromEnv(t.env), namespace: `assigned${randomUUID().slice(0, 8)}` };
-    const sdk = hatchetClient(other);
+    const sdk = hatchetClient(settings);
     const silent = sdk.task({
       name: JOB_WORKFLOW,
       fn: (_input, ctx) =>
@@ -97,17 +103,14 @@ describe("relay mode", () => {
     void worker.start();
     await worker.waitUntilReady(30_000);
     try {
-      const assignedRun = await new HatchetRest(other).submit({ jobId, tenantId: "t", targetId, apiName: "echo" });
-      await t.database.db
-        .update(jobs)
-        // Handed over now: the slower held-run rule (20 s) would release it too, but later.
-        .set({ hatchetRunId: assignedRun, dispatchedAt: sql`now()` })
-        .where(eq(jobs.id, jobId));
+      const assignedRun = await new HatchetRest(settings).submit({ jobId, tenantId: "t", targetId, apiName: "echo" });
+      // Handed over now: the slower held-run rule (20 s) would release it too, but later.
+      await handOver(jobId, assignedRun, sql`now()`);
       await waitRunState(hatchet, assignedRun, "RUNNING");
       await c.action(targetId, failed, "cancel");
 
       // The relay's check (every sweep) sees the run running, not started and not its own, twice
-      // `assignedUnstartedMs` apart; far sooner than the held-run rule's three minutes.
+      // `assignedUnstartedMs` apart; sooner than the held-run rule's 20 s.
       const done = await c.waitStatus(targetId, jobId, "success", 30_000);
       expect(done.result).toEqual({ assigned: true });
       expect(done.hatchet_run_id).not.toBe(assignedRun);

@@ -2,9 +2,6 @@
 // receiver gets one Standard Webhooks signed event per job end it subscribed to (verified with
 // the `standardwebhooks` library), retried through Hatchet while it answers 5xx, with every
 // attempt in the delivery log. Real Postgres, real engine, real HTTP.
-import { once } from "node:events";
-import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
 import { webhookEvents } from "@switchyard/db";
 import { eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
@@ -12,33 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { newTenant, type TenantClient } from "../support/client.ts";
 import { poll } from "../support/poll.ts";
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A receiver on 127.0.0.1 that records every request and answers what `answer` says. */
-async function receiver(answer: (r: Received, nth: number) => number = () => 200) {
-  const got: Received[] = [];
-  const server = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (c: string) => {
-      body += c;
-    });
-    req.on("end", () => {
-      const r = { headers: req.headers, body };
-      got.push(r);
-      res.writeHead(answer(r, got.filter((g) => g.headers["webhook-id"] === r.headers["webhook-id"]).length));
-      res.end();
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hook`, got, close: () => new Promise((r) => server.close(r)) };
-}
+import { receiver } from "../support/receiver.ts";
 
 let t: TestApp;
 let c: TenantClient & { id: string };
@@ -113,7 +84,11 @@ describe("completion webhooks", () => {
 
   it("retries an endpoint that answers 5xx and logs every attempt", async () => {
     // Each event is refused twice, then taken.
-    const rx = await receiver((_, nth) => (nth <= 2 ? 503 : 204));
+    // The first two deliveries of each event fail.
+    const rx = await receiver((r, got) => {
+      const nth = got.filter((g) => g.headers["webhook-id"] === r.headers["webhook-id"]).length;
+      return { status: nth <= 2 ? 503 : 204 };
+    });
     closers.push(rx.close);
     const hook = await endpoint(rx.url, ["job.succeeded"]);
     const targetId = await c.target("hook-retry");

@@ -106,35 +106,40 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   await refreshWorkers();
   const release = (held: HandOver[], why: (runId: string) => string) =>
     releaseRuns(db, opts.orchestrator, held, why, dispatcher.wake, log);
-  const releaseHeldRuns = async () => {
-    if (deliveries.freeFor() < timing.heldRunMs) return 0;
-    return release(
-      await Lifecycle.staleHandOvers(db, timing.heldRunMs),
-      (runId) => `Hatchet held run ${runId} for over ${Math.round(timing.heldRunMs / 1000)} s without starting it`,
-    );
-  };
   const assigned = new AssignedUnstarted(opts.orchestrator, deliveries, timing.assignedUnstartedMs, opts.clock);
-  const releaseAssigned = async () =>
-    release(
-      await assigned.check(db),
+  /** Both rules for runs the engine holds, on one read of the hand-overs that have waited. */
+  const releaseHeldRuns = async () => {
+    const free = deliveries.freeFor();
+    const sooner = Math.min(timing.assignedUnstartedMs, timing.heldRunMs);
+    // With every slot taken, runs wait for this relay; a run assigned meanwhile arrives as one frees.
+    if (free < sooner) return;
+    const waiting = await Lifecycle.staleHandOvers(db, sooner);
+    const lost = await assigned.check(waiting);
+    await release(
+      lost,
       (runId) =>
         `Hatchet assigned run ${runId} to a worker but no worker started it within ${Math.round(timing.assignedUnstartedMs / 1000)} s (an engine restart lost it)`,
     );
-  // Both checks on the sweep's clock: a held run is a lost hand-over, repaired as promptly.
-  let checking = false;
-  const checkHeld = async () => {
+    if (free < timing.heldRunMs) return;
+    await release(
+      waiting.filter((h) => h.waitedMs >= timing.heldRunMs && !lost.includes(h)),
+      (runId) => `Hatchet held run ${runId} for over ${Math.round(timing.heldRunMs / 1000)} s without starting it`,
+    );
+  };
+  // On the sweep's clock: a held run is a lost hand-over, repaired as promptly as the others.
+  let sweeping = false;
+  const sweep = async () => {
     if (await watch?.cameBack())
       await renewWorker().catch((err: Error) => log(`worker renewal failed: ${err.message}`));
-    await releaseAssigned().catch((err: Error) => log(`assigned-run check failed: ${err.message}`));
     await releaseHeldRuns().catch((err: Error) => log(`held-run check failed: ${err.message}`));
   };
   const timers = [
     setInterval(() => void refreshWorkers(), timing.workerRefreshMs),
     setInterval(() => {
-      if (checking) return;
-      checking = true;
-      void checkHeld().finally(() => {
-        checking = false;
+      if (sweeping) return;
+      sweeping = true;
+      void sweep().finally(() => {
+        sweeping = false;
       });
     }, timing.sweepMs),
   ];
@@ -251,13 +256,14 @@ class AssignedUnstarted {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  async check(db: Db): Promise<HandOver[]> {
-    // With every slot taken, runs wait for this relay; a run assigned meanwhile arrives as one frees.
+  /** Of these hand-overs, the ones to release now. */
+  async check(waiting: HandOver[]): Promise<HandOver[]> {
     if (this.deliveries.freeFor() < this.confirmMs) return [];
     const delivering = this.deliveries.runs();
     const held: HandOver[] = [];
     const seen = new Set<string>();
-    for (const job of await Lifecycle.staleHandOvers(db, this.confirmMs)) {
+    for (const job of waiting) {
+      if (job.waitedMs < this.confirmMs) continue;
       const runId = job.hatchetRunId;
       if (!runId || delivering.has(runId)) continue;
       if ((await this.orchestrator.runState(runId).catch(() => undefined)) !== "RUNNING") continue;

@@ -384,10 +384,18 @@ export async function withdrawLostHandOvers(
   return rows.map((r) => ({ jobId: r.id, targetId: r.target_id }));
 }
 
-/** Hand-overs older than `olderThanMs` whose run has not started (the relay's held-run check). */
+/**
+ * Hand-overs older than `olderThanMs` whose run has not started (the relay's held-run checks), with
+ * how long each has waited, by Postgres's clock.
+ */
 export async function staleHandOvers(db: Db, olderThanMs: number) {
   return db
-    .select({ id: jobs.id, targetId: jobs.targetId, hatchetRunId: jobs.hatchetRunId })
+    .select({
+      id: jobs.id,
+      targetId: jobs.targetId,
+      hatchetRunId: jobs.hatchetRunId,
+      waitedMs: sql<number>`extract(epoch from now() - ${jobs.dispatchedAt}) * 1000`.mapWith(Number),
+    })
     .from(jobs)
     .where(
       and(

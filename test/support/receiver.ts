@@ -1,5 +1,6 @@
-// A local HTTP server for the suite: the endpoint an http-request job calls, or a webhook receiver.
-// It records every request and answers what `answer` says.
+// A local HTTP server on 127.0.0.1 for the tests: the endpoint an http-request job calls, or a
+// webhook receiver. It records every request and answers what `answer` says, given the request and
+// every request received so far (this one included).
 import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,7 +18,7 @@ export interface Answer {
   body?: string;
 }
 
-export async function receiver(answer: (r: Received) => Answer = () => ({ status: 200 })) {
+export async function receiver(answer: (r: Received, got: Received[]) => Answer = () => ({ status: 200 })) {
   const got: Received[] = [];
   const server = createServer((req, res) => {
     let body = "";
@@ -28,7 +29,7 @@ export async function receiver(answer: (r: Received) => Answer = () => ({ status
     req.on("end", () => {
       const r = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body };
       got.push(r);
-      const a = answer(r);
+      const a = answer(r, got);
       res.writeHead(a.status, a.headers);
       res.end(a.body);
     });
