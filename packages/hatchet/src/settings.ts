@@ -12,7 +12,7 @@ export interface HatchetSettings {
   tlsStrategy?: "tls" | "mtls" | "none";
   namespace?: string;
   /**
-   * Compression of the SDK's gRPC messages: "none" (the default, see useUncompressedChannels) or
+   * Compression of the SDK's gRPC messages: "none" (the default, see useSwitchyardChannels) or
    * "gzip", the SDK's own choice. It applies to the whole process.
    */
   grpcCompression?: "none" | "gzip";

@@ -1,5 +1,6 @@
-// The Hatchet SDK's channels compress with gzip; switchyard's replacement factory must not. A plain
-// HTTP/2 server stands in for the engine and records the encoding each call announces.
+// The Hatchet SDK's channels compress with gzip; switchyard's replacement factory must not, and it
+// caps the reconnect backoff. A plain HTTP/2 server stands in for the engine and records the
+// encoding each call announces.
 import { once } from "node:events";
 import { createServer, type Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -7,7 +8,7 @@ import type { ClientConfig } from "@hatchet-dev/typescript-sdk/clients/hatchet-c
 import grpcHelpers from "@hatchet-dev/typescript-sdk/util/grpc-helpers.js";
 import { type Channel, ChannelCredentials, createClientFactory } from "nice-grpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hatchetClient, uncompressedChannel } from "../../packages/hatchet/src/client.ts";
+import { hatchetClient, RECONNECT_BACKOFF_MAX_MS, uncompressedChannel } from "../../packages/hatchet/src/client.ts";
 
 const sdkChannel = grpcHelpers.channelFactory;
 
@@ -65,6 +66,20 @@ describe("gRPC channels", () => {
 
   it("the replacement sends messages uncompressed", async () => {
     expect(await encodingOf(uncompressedChannel(config(), ChannelCredentials.createInsecure()))).toBeUndefined();
+  });
+
+  it("the replacement caps the reconnect backoff (grpc-js's own grows to 120 s), the SDK's does not", () => {
+    // grpc-js keeps a channel's options on its internal channel and hands them to each subchannel's
+    // backoff; there is no public getter.
+    const options = (c: Channel) =>
+      (c as unknown as { internalChannel: { options: Record<string, unknown> } }).internalChannel.options;
+    const ours = uncompressedChannel(config(), ChannelCredentials.createInsecure());
+    const sdks = sdkChannel(config(), ChannelCredentials.createInsecure());
+    expect(options(ours)["grpc.max_reconnect_backoff_ms"]).toBe(RECONNECT_BACKOFF_MAX_MS);
+    expect(RECONNECT_BACKOFF_MAX_MS).toBeLessThanOrEqual(1000);
+    expect(options(sdks)["grpc.max_reconnect_backoff_ms"]).toBeUndefined();
+    ours.close();
+    sdks.close();
   });
 
   it("a client made by hatchetClient() opens its channels through the replacement", () => {
