@@ -213,7 +213,10 @@ export interface PrivateEngineStack {
 export async function privateEngineStack(
   cleanups: Cleanups,
   engineDatabaseUrl: string,
-  options: Omit<StackOptions, "hatchetEnv" | "cleanups">,
+  options: Omit<StackOptions, "hatchetEnv" | "cleanups" | "relayEnv"> & {
+    /** The relay's own settings, made from the engine's client settings. */
+    relayEnv?: (engineEnv: Record<string, string>) => Promise<Record<string, string>>;
+  },
 ): Promise<PrivateEngineStack> {
   const stateDir = await mkdtemp(join(tmpdir(), "switchyard-fault-hatchet-"));
   cleanups.add("remove the engine state", () => rm(stateDir, { recursive: true, force: true }));
@@ -239,6 +242,7 @@ export async function privateEngineStack(
   const stack = await startStack({
     ...options,
     hatchetEnv: { ...engine.clientEnv, HATCHET_CLIENT_NAMESPACE: "faults", HATCHET_CLIENT_LOG_LEVEL: "ERROR" },
+    relayEnv: await options.relayEnv?.(engine.clientEnv),
     cleanups,
   });
   return {
@@ -326,6 +330,8 @@ export interface StackOptions {
    * The worker itself by default.
    */
   callerWorkerUrl?: string;
+  /** Settings for the relay's process only, over the others (its gRPC through a proxy, say). */
+  relayEnv?: Record<string, string>;
   cleanups: Cleanups;
 }
 
@@ -396,7 +402,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
     async startRelay() {
       if (opts.delivery !== "relay") throw new Error("no relay runs in direct mode");
-      const p = track(await spawnRole("relay", env, ["--worker-url", callerUrl]), "relay");
+      const p = track(await spawnRole("relay", { ...env, ...opts.relayEnv }, ["--worker-url", callerUrl]), "relay");
       stack.relay = p;
       return p;
     },

@@ -1,5 +1,6 @@
-// A TCP proxy on 127.0.0.1 in front of a port, whose connections can be cut at will: the network
-// between the relay and the worker function failing mid-request.
+// A TCP proxy on 127.0.0.1 in front of a port, whose connections can be cut at will (the network
+// between the relay and the worker function failing mid-request), or whose replies can be held
+// back (what the relay never receives from an engine that dies before it sends).
 import { connect, createServer, type Server, type Socket } from "node:net";
 
 export interface TcpProxy {
@@ -9,12 +10,21 @@ export interface TcpProxy {
   accepted(): number;
   /** Destroys every open connection (both sides); returns how many were open. */
   drop(): number;
+  /** Stops passing what the upstream sends, on open connections and new ones. */
+  holdReplies(): void;
+  /**
+   * Ends `holdReplies`: resets every open connection, so what was held never arrives (a socket
+   * that is not read keeps its data, and its upstream's close, until it is), and passes replies on
+   * new connections.
+   */
+  loseHeldReplies(): number;
   close(): Promise<void>;
 }
 
 export async function startProxy(upstreamPort: number): Promise<TcpProxy> {
   const open = new Set<[Socket, Socket]>();
   let accepted = 0;
+  let holding = false;
   const server: Server = createServer((downstream) => {
     accepted++;
     const upstream = connect(upstreamPort, "127.0.0.1");
@@ -28,7 +38,7 @@ export async function startProxy(upstreamPort: number): Promise<TcpProxy> {
     downstream.on("error", end).on("close", end);
     upstream.on("error", end).on("close", end);
     downstream.pipe(upstream);
-    upstream.pipe(downstream);
+    if (!holding) upstream.pipe(downstream);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const addr = server.address();
@@ -48,6 +58,17 @@ export async function startProxy(upstreamPort: number): Promise<TcpProxy> {
     url: `http://127.0.0.1:${port}`,
     accepted: () => accepted,
     drop,
+    holdReplies() {
+      holding = true;
+      for (const [downstream, upstream] of open) {
+        upstream.unpipe(downstream);
+        upstream.pause();
+      }
+    },
+    loseHeldReplies() {
+      holding = false;
+      return drop();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         drop();

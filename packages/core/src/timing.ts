@@ -40,6 +40,11 @@ export interface Timing {
    * successor never sends it. It is released like a held run, without waiting for `heldRunMs`.
    */
   assignedUnstartedMs: number;
+  /**
+   * While the engine does not answer, the relay asks it again this often (otherwise every
+   * `sweepMs`), so it takes runs again within about this long of the engine's return.
+   */
+  engineRetryMs: number;
   /** How often the relay asks again for a delivery answered "busy". */
   busyRecheckMs: number;
   /**
@@ -76,6 +81,7 @@ export const defaultTiming: Timing = {
   sweepMs: 2000,
   heldRunMs: 20_000,
   assignedUnstartedMs: 5000,
+  engineRetryMs: 500,
   busyRecheckMs: 500,
   operatorCallMs: 20_000,
   idempotencyRetentionMs: 24 * 60 * 60_000,

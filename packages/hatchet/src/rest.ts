@@ -107,6 +107,20 @@ export class HatchetRest implements Orchestrator {
     }
   }
 
+  /**
+   * The worker the engine assigned the run's task to (a job's run is one task, whose id is the
+   * run's), from the task's events; none if it was never assigned. The engine's event list keeps
+   * the first event of each kind per attempt, so this is the attempt's first assignment.
+   */
+  async runAssignee(runId: string): Promise<string | undefined> {
+    const res = await this.request<{ rows?: Array<{ eventType: string; retryCount?: number; workerId?: string }> }>(
+      "GET",
+      `/api/v1/stable/tasks/${runId}/task-events?limit=100`,
+    );
+    const assigned = (res.rows ?? []).filter((e) => e.eventType === "ASSIGNED" && e.workerId);
+    return assigned.sort((a, b) => (a.retryCount ?? 0) - (b.retryCount ?? 0)).at(-1)?.workerId;
+  }
+
   async queueMetrics(): Promise<Record<string, number>> {
     const res = await this.request<{ queues?: Record<string, number> }>(
       "GET",

@@ -41,6 +41,11 @@ export interface RelayOptions {
    * its own clock.
    */
   probe?: () => Promise<unknown>;
+  /**
+   * The worker the engine last assigned a run to. With it, a run the engine assigned to a worker
+   * this relay replaced after an outage is released at once (no such worker listens any more).
+   */
+  assignee?: (runId: string) => Promise<string | undefined>;
 }
 
 export interface Relay {
@@ -89,31 +94,72 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   });
   const startWorker = async () => {
     const w = await opts.hatchet.worker("switchyard-relay", { workflows: [task, webhooks], slots, handleKill: false });
-    void w.start().catch((err: Error) => log(`relay worker stopped: ${err.message}`));
-    await w.waitUntilReady(60_000);
+    // A worker whose registration failed ends its start() at once: fail then, not after the wait.
+    const stopped = w.start().then(
+      () => new Error("the worker stopped before it was ready"),
+      (err: Error) => {
+        log(`relay worker stopped: ${err.message}`);
+        return err;
+      },
+    );
+    const ready = w.waitUntilReady(60_000).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    const failure = await Promise.race([ready, stopped]);
+    if (failure) {
+      await w.stop().catch(() => {});
+      throw failure;
+    }
     return w;
   };
   let worker = await startWorker();
-  const watch = opts.probe ? new EngineWatch(opts.probe) : undefined;
+  const replaced = opts.assignee && new Replaced(opts.assignee, deliveries, timing.heldRunMs, opts.clock);
   const renewWorker = async () => {
     const old = worker;
-    worker = await startWorker();
+    try {
+      worker = await startWorker();
+    } catch (err) {
+      log(`worker renewal failed: ${(err as Error).message}`);
+      throw err;
+    }
     log("the engine answers again: the relay takes runs on a fresh worker");
+    const oldId = old._internal?.workerId;
+    if (oldId) replaced?.add(oldId);
     void retire(old, log);
+    // Runs the engine had assigned to the replaced worker are released now, not at the next sweep.
+    runSweep();
   };
+  const watch =
+    opts.probe &&
+    watchEngine(opts.probe, {
+      everyMs: timing.sweepMs,
+      retryMs: timing.engineRetryMs,
+      down: (err) =>
+        log(`the engine does not answer (${err.message}); the relay asks it again every ${timing.engineRetryMs} ms`),
+      back: renewWorker,
+    });
 
   const refreshWorkers = () => Workers.refresh(db).catch((err: Error) => log(`worker refresh failed: ${err.message}`));
   await refreshWorkers();
   const release = (held: HandOver[], why: (runId: string) => string) =>
     releaseRuns(db, opts.orchestrator, held, why, dispatcher.wake, log);
   const assigned = new AssignedUnstarted(opts.orchestrator, deliveries, timing.assignedUnstartedMs, opts.clock);
-  /** Both rules for runs the engine holds, on one read of the hand-overs that have waited. */
+  /** The rules for runs the engine holds, on one read of the hand-overs that have waited. */
   const releaseHeldRuns = async () => {
+    // Right after a replacement, hand-overs of any age: a run assigned to the replaced worker may
+    // be seconds old, and nothing will send it. Whether this relay's slots are free plays no part.
+    const orphaned = replaced?.recent() ? await replaced.orphans(await Lifecycle.staleHandOvers(db, 0)) : [];
+    await release(
+      orphaned,
+      (runId) =>
+        `Hatchet assigned run ${runId} to a worker the relay replaced after an engine outage, where it never arrives`,
+    );
     const free = deliveries.freeFor();
     const sooner = Math.min(timing.assignedUnstartedMs, timing.heldRunMs);
     // With every slot taken, runs wait for this relay; a run assigned meanwhile arrives as one frees.
     if (free < sooner) return;
-    const waiting = await Lifecycle.staleHandOvers(db, sooner);
+    const waiting = (await Lifecycle.staleHandOvers(db, sooner)).filter((h) => !orphaned.some((o) => o.id === h.id));
     const lost = await assigned.check(waiting);
     await release(
       lost,
@@ -128,25 +174,24 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   };
   // On the sweep's clock: a held run is a lost hand-over, repaired as promptly as the others.
   let sweeping = false;
-  const sweep = async () => {
-    if (await watch?.cameBack())
-      await renewWorker().catch((err: Error) => log(`worker renewal failed: ${err.message}`));
-    await releaseHeldRuns().catch((err: Error) => log(`held-run check failed: ${err.message}`));
-  };
-  const timers = [
-    setInterval(() => void refreshWorkers(), timing.workerRefreshMs),
-    setInterval(() => {
-      if (sweeping) return;
-      sweeping = true;
-      void sweep().finally(() => {
+  function runSweep() {
+    if (sweeping) return;
+    sweeping = true;
+    void releaseHeldRuns()
+      .catch((err: Error) => log(`held-run check failed: ${err.message}`))
+      .finally(() => {
         sweeping = false;
       });
-    }, timing.sweepMs),
+  }
+  const timers = [
+    setInterval(() => void refreshWorkers(), timing.workerRefreshMs),
+    setInterval(runSweep, timing.sweepMs),
   ];
 
   return {
     async stop() {
       for (const t of timers) clearInterval(t);
+      watch?.stop();
       // Stop taking work, then let running deliveries finish within the grace period.
       await worker.pause().catch(() => {});
       await deliveries.drain(timing.drainMs);
@@ -159,29 +204,49 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 type RelayWorker = Awaited<ReturnType<HatchetClient["worker"]>>;
 
 /**
- * Tells when the engine answers again after an outage. The SDK's action listener (1.33.2) waits a
- * fixed 5 s before each reconnect and 5 s more after each failed one, and grpc-js backs its channel
- * off on top, so after an engine restart a relay took runs again only 7 to 18 s later. The SDK has
- * no setting for this and no event for a lost stream, so the relay watches the engine itself and
- * registers a fresh worker, whose listener connects at once.
+ * Watches the engine for its return after an outage. The SDK's action listener (1.33.2) waits a
+ * fixed 5 s before each reconnect and 5 s more after each failed one, so after an engine restart a
+ * relay took runs again only 7 to 18 s later. The SDK has no setting for this and no event for a
+ * lost stream, so the relay asks the engine itself: every `everyMs` while it answers, every
+ * `retryMs` once it has not. Two failures in a row (one may be a slow answer) are an outage
+ * (`down`); the next answer calls `back` (the relay registers a fresh worker, whose listener
+ * connects at once). A `back` that fails, say because the engine's REST side answers before its
+ * gRPC side, is tried again on the next answer.
  */
-class EngineWatch {
-  private failures = 0;
-
-  constructor(private readonly probe: () => Promise<unknown>) {}
-
-  /** True once the probe answers after two failures in a row (one failure may be a slow answer). */
-  async cameBack(): Promise<boolean> {
+function watchEngine(
+  probe: () => Promise<unknown>,
+  on: { everyMs: number; retryMs: number; down: (err: Error) => void; back: () => Promise<void> },
+): { stop(): void } {
+  let failures = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const check = async () => {
     try {
-      await this.probe();
-    } catch {
-      this.failures++;
-      return false;
+      await probe();
+    } catch (err) {
+      if (++failures === 2) on.down(err as Error);
+      return;
     }
-    const back = this.failures >= 2;
-    this.failures = 0;
-    return back;
-  }
+    if (failures >= 2) await on.back();
+    failures = 0;
+  };
+  const next = () => {
+    if (stopped) return;
+    timer = setTimeout(
+      () =>
+        void check()
+          .catch(() => {})
+          .finally(next),
+      failures > 0 ? on.retryMs : on.everyMs,
+    );
+  };
+  next();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /**
@@ -274,6 +339,49 @@ class AssignedUnstarted {
     }
     for (const runId of this.since.keys()) if (!seen.has(runId)) this.since.delete(runId);
     return held;
+  }
+}
+
+/**
+ * The workers this relay replaced after an outage, and the runs the engine left assigned to them:
+ * such a run never arrives (the replaced worker no longer listens), so it is released without
+ * the two checks `AssignedUnstarted` needs. Looked for during `windowMs` after each replacement;
+ * a run assigned later goes to the fresh worker, and the other rules cover what this one misses.
+ */
+class Replaced {
+  private readonly ids: string[] = [];
+  private lastAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly assignee: (runId: string) => Promise<string | undefined>,
+    private readonly deliveries: Deliveries,
+    private readonly windowMs: number,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  add(workerId: string): void {
+    // The latest few: a relay replaces its worker once per engine outage.
+    if (this.ids.push(workerId) > 10) this.ids.shift();
+    this.lastAt = this.clock.now();
+  }
+
+  /** True while hand-overs of any age are to be looked at. */
+  recent(): boolean {
+    return this.clock.now() - this.lastAt < this.windowMs;
+  }
+
+  /** Of these hand-overs, those whose run the engine assigned to a replaced worker. */
+  async orphans(waiting: HandOver[]): Promise<HandOver[]> {
+    if (!this.recent()) return [];
+    const delivering = this.deliveries.runs();
+    const out: HandOver[] = [];
+    for (const job of waiting) {
+      const runId = job.hatchetRunId;
+      if (!runId || delivering.has(runId)) continue;
+      const worker = await this.assignee(runId).catch(() => undefined);
+      if (worker && this.ids.includes(worker)) out.push(job);
+    }
+    return out;
   }
 }
 
