@@ -1,6 +1,6 @@
 // A TCP proxy on 127.0.0.1 in front of a port, whose connections can be cut at will (the network
-// between the relay and the worker function failing mid-request), or whose replies can be held
-// back (what the relay never receives from an engine that dies before it sends).
+// between the relay and the worker function failing mid-request), or which can hold back one
+// direction (what a caller never receives from an engine that dies before it sends).
 import { connect, createServer, type Server, type Socket } from "node:net";
 
 export interface TcpProxy {
@@ -10,21 +10,23 @@ export interface TcpProxy {
   accepted(): number;
   /** Destroys every open connection (both sides); returns how many were open. */
   drop(): number;
-  /** Stops passing what the upstream sends, on open connections and new ones. */
-  holdReplies(): void;
   /**
-   * Ends `holdReplies`: resets every open connection, so what was held never arrives (a socket
-   * that is not read keeps its data, and its upstream's close, until it is), and passes replies on
-   * new connections.
+   * Stops passing one direction, on open connections and new ones: what the clients send
+   * ("requests") or what the upstream sends ("replies").
    */
-  loseHeldReplies(): number;
+  hold(direction: "requests" | "replies"): void;
+  /**
+   * Ends `hold`: resets every open connection, so what was held never arrives (a socket that is
+   * not read keeps its data, and its peer's close, until it is), and passes both ways on new ones.
+   */
+  loseHeld(): number;
   close(): Promise<void>;
 }
 
 export async function startProxy(upstreamPort: number): Promise<TcpProxy> {
   const open = new Set<[Socket, Socket]>();
   let accepted = 0;
-  let holding = false;
+  let holding: "requests" | "replies" | undefined;
   const server: Server = createServer((downstream) => {
     accepted++;
     const upstream = connect(upstreamPort, "127.0.0.1");
@@ -37,8 +39,8 @@ export async function startProxy(upstreamPort: number): Promise<TcpProxy> {
     };
     downstream.on("error", end).on("close", end);
     upstream.on("error", end).on("close", end);
-    downstream.pipe(upstream);
-    if (!holding) upstream.pipe(downstream);
+    if (holding !== "requests") downstream.pipe(upstream);
+    if (holding !== "replies") upstream.pipe(downstream);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const addr = server.address();
@@ -58,15 +60,16 @@ export async function startProxy(upstreamPort: number): Promise<TcpProxy> {
     url: `http://127.0.0.1:${port}`,
     accepted: () => accepted,
     drop,
-    holdReplies() {
-      holding = true;
+    hold(direction) {
+      holding = direction;
       for (const [downstream, upstream] of open) {
-        upstream.unpipe(downstream);
-        upstream.pause();
+        const [from, to] = direction === "replies" ? [upstream, downstream] : [downstream, upstream];
+        from.unpipe(to);
+        from.pause();
       }
     },
-    loseHeldReplies() {
-      holding = false;
+    loseHeld() {
+      holding = undefined;
       return drop();
     },
     close: () =>

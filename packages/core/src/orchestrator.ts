@@ -11,4 +11,10 @@ export interface Orchestrator {
   cancel(runId: string): Promise<void>;
   /** The run's state, NOT_FOUND when the orchestrator has no such run. */
   runState(runId: string): Promise<RunState>;
+  /**
+   * True when the run is assigned to a worker that no longer heartbeats: a worker that died, or the
+   * operator worker of an engine that stopped. The engine sends such a run nowhere until it times
+   * that worker out (Hatchet: 30 s). False when unknown.
+   */
+  heldByDeadWorker(runId: string): Promise<boolean>;
 }

@@ -50,6 +50,10 @@ export class HatchetBulkTrigger implements Orchestrator {
     return this.opts.rest.runState(runId);
   }
 
+  heldByDeadWorker(runId: string): Promise<boolean> {
+    return this.opts.rest.heldByDeadWorker(runId);
+  }
+
   /** Webhook events are few and not batched: one REST trigger each. */
   submitWebhook(input: WebhookRunInput): Promise<string> {
     return this.opts.rest.submitWebhook(input);

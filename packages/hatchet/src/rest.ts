@@ -121,6 +121,14 @@ export class HatchetRest implements Orchestrator {
     return assigned.sort((a, b) => (a.retryCount ?? 0) - (b.retryCount ?? 0)).at(-1)?.workerId;
   }
 
+  /** Whether the run's assigned worker has stopped heartbeating (the engine's own status, INACTIVE). */
+  async heldByDeadWorker(runId: string): Promise<boolean> {
+    const workerId = await this.runAssignee(runId);
+    if (!workerId) return false;
+    const worker = await this.request<{ status?: string }>("GET", `/api/v1/workers/${workerId}`);
+    return worker.status === "INACTIVE";
+  }
+
   async queueMetrics(): Promise<Record<string, number>> {
     const res = await this.request<{ queues?: Record<string, number> }>(
       "GET",

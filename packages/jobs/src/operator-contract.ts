@@ -114,7 +114,8 @@ export async function serveWebhookRun(
 /**
  * The health poll: the actions served, then (at most once per sweep period, across callers) the
  * sweep that repairs what direct mode can lose: hand-overs whose dispatcher died before the
- * trigger answered, targets nobody dispatched, and detached attempts whose worker stopped.
+ * trigger answered, targets nobody dispatched, detached attempts whose worker stopped, and runs a
+ * stopped engine assigned to its operator worker and never sent.
  */
 export async function serveOperatorHealth(deps: OperatorDeps, respond: Respond): Promise<void> {
   respond(200, healthInfo([deps.actions.job, deps.actions.webhook], deps.types));
@@ -125,6 +126,14 @@ export async function serveOperatorHealth(deps: OperatorDeps, respond: Respond):
   }
   const swept = await Dispatch.sweep(deps.db, deps.timing, (targetId) => dispatchNext(deps, targetId));
   if (swept.withdrawn.length > 0) deps.log(`put back ${swept.withdrawn.length} hand-over(s) that never got a run`);
+  // After an engine restart, runs its operator worker was given and never sent: released here, on
+  // the new engine's first health poll, rather than when the engine times that worker out.
+  await Dispatch.releaseDeadAssignments(
+    deps,
+    deps.timing.assignedUnstartedMs,
+    (targetId) => dispatchNext(deps, targetId),
+    deps.log,
+  );
 }
 
 /** A detached attempt that ended without an outcome: the job's next attempt if its type allows one. */

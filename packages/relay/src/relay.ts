@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   type Clock,
   type DeliveryAnswer,
+  Dispatch,
   type JobRunInput,
   JobTypes,
   Lifecycle,
@@ -143,7 +144,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const refreshWorkers = () => Workers.refresh(db).catch((err: Error) => log(`worker refresh failed: ${err.message}`));
   await refreshWorkers();
   const release = (held: HandOver[], why: (runId: string) => string) =>
-    releaseRuns(db, opts.orchestrator, held, why, dispatcher.wake, log);
+    Dispatch.releaseRuns({ db, orchestrator: opts.orchestrator }, held, why, dispatcher.wake, log);
   const assigned = new AssignedUnstarted(opts.orchestrator, deliveries, timing.assignedUnstartedMs, opts.clock);
   /** The rules for runs the engine holds, on one read of the hand-overs that have waited. */
   const releaseHeldRuns = async () => {
@@ -300,7 +301,7 @@ class Deliveries {
   }
 }
 
-type HandOver = Awaited<ReturnType<typeof Lifecycle.staleHandOvers>>[number];
+type HandOver = Dispatch.HandOver;
 
 /**
  * Hand-overs whose run the engine reports running (assigned to a worker) although it has not
@@ -383,31 +384,6 @@ class Replaced {
     }
     return out;
   }
-}
-
-/**
- * Releases runs the engine holds without starting them: each job is withdrawn first (so a run that
- * starts after all finds the job no longer its own), its run cancelled (until the engine drops it,
- * it keeps a worker slot and the job's concurrency slot), and the job handed over again.
- */
-async function releaseRuns(
-  db: Db,
-  orchestrator: Orchestrator,
-  held: HandOver[],
-  why: (runId: string) => string,
-  wake: (targetId: string) => Promise<void>,
-  log: (msg: string) => void,
-): Promise<number> {
-  let released = 0;
-  for (const job of held) {
-    const runId = job.hatchetRunId ?? "";
-    if (!(await Lifecycle.withdraw(db, job.id, runId, why(runId)))) continue;
-    await orchestrator.cancel(runId).catch((err: Error) => log(`cancel of held run ${runId} failed: ${err.message}`));
-    void wake(job.targetId);
-    released++;
-  }
-  if (released) log(`released ${released} run(s) the engine held without starting`);
-  return released;
 }
 
 /** One delivery of one run to the worker serving the job's type; its answer becomes the run's. */

@@ -12,7 +12,15 @@ import { log as observe } from "../observe.ts";
 import type { Orchestrator } from "../orchestrator.ts";
 import type { Timing } from "../timing.ts";
 import { dispatchPending } from "../webhooks.ts";
-import { handOver, handOverFailed, recordRun, type Wake, withdrawLostHandOvers } from "./lifecycle.ts";
+import {
+  handOver,
+  handOverFailed,
+  recordRun,
+  staleHandOvers,
+  type Wake,
+  withdraw,
+  withdrawLostHandOvers,
+} from "./lifecycle.ts";
 import { readyTargets } from "./rule.ts";
 
 export interface DispatchDeps {
@@ -68,6 +76,65 @@ export async function sweep(
   const ready = await readyTargets(db, opts);
   await Promise.all(ready.map(dispatch));
   return { withdrawn, ready };
+}
+
+/** A job handed over whose run has not started, and how long ago it was handed over. */
+export type HandOver = Awaited<ReturnType<typeof staleHandOvers>>[number];
+
+/**
+ * Releases runs the engine holds without starting them: each job is withdrawn first (so a run that
+ * starts after all finds the job no longer its own), its run cancelled (until the engine drops it,
+ * it keeps a worker slot and the job's concurrency slot), and its target dispatched again.
+ */
+export async function releaseRuns(
+  deps: DispatchDeps,
+  held: HandOver[],
+  why: (runId: string) => string,
+  dispatch: (targetId: string) => Promise<unknown>,
+  log: (msg: string) => void,
+): Promise<number> {
+  let released = 0;
+  for (const job of held) {
+    const runId = job.hatchetRunId ?? "";
+    if (!(await withdraw(deps.db, job.id, runId, why(runId)))) continue;
+    await deps.orchestrator
+      .cancel(runId)
+      .catch((err: Error) => log(`cancel of held run ${runId} failed: ${err.message}`));
+    void dispatch(job.targetId);
+    released++;
+  }
+  if (released) log(`released ${released} run(s) the engine held without starting`);
+  return released;
+}
+
+/** How many waiting hand-overs one pass of `releaseDeadAssignments` asks the orchestrator about. */
+const DEAD_ASSIGNMENT_CHECKS = 20;
+
+/**
+ * Direct mode's release of runs an engine restart lost: a hand-over that has waited `olderThanMs`
+ * unstarted, whose run the engine reports running on a worker that no longer heartbeats (the
+ * operator worker of the engine that stopped), is released instead of waiting for the engine to
+ * time that worker out. A false alarm costs a cancelled run and a new one, never a second start.
+ */
+export async function releaseDeadAssignments(
+  deps: DispatchDeps,
+  olderThanMs: number,
+  dispatch: (targetId: string) => Promise<unknown>,
+  log: (msg: string) => void,
+): Promise<number> {
+  const dead: HandOver[] = [];
+  for (const job of (await staleHandOvers(deps.db, olderThanMs)).slice(0, DEAD_ASSIGNMENT_CHECKS)) {
+    const runId = job.hatchetRunId ?? "";
+    if ((await deps.orchestrator.runState(runId).catch(() => undefined)) !== "RUNNING") continue;
+    if (await deps.orchestrator.heldByDeadWorker(runId).catch(() => false)) dead.push(job);
+  }
+  return releaseRuns(
+    deps,
+    dead,
+    (runId) => `Hatchet assigned run ${runId} to a worker that stopped heartbeating, which never received it`,
+    dispatch,
+    log,
+  );
 }
 
 /**

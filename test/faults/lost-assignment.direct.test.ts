@@ -1,0 +1,3 @@
+import { lostAssignmentSuite } from "./suites/lost-assignment.ts";
+
+lostAssignmentSuite("direct");
