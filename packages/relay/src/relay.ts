@@ -343,6 +343,9 @@ class AssignedUnstarted {
   }
 }
 
+/** How many hand-overs one look for orphans asks the engine about. */
+const ORPHAN_CHECKS = 20;
+
 /**
  * The workers this relay replaced after an outage, and the runs the engine left assigned to them:
  * such a run never arrives (the replaced worker no longer listens), so it is released without
@@ -371,14 +374,21 @@ class Replaced {
     return this.clock.now() - this.lastAt < this.windowMs;
   }
 
-  /** Of these hand-overs, those whose run the engine assigned to a replaced worker. */
+  /**
+   * Of these hand-overs, those whose run the engine assigned to a replaced worker. Only hand-overs
+   * made before the latest replacement can be (the engine assigns nothing to a paused worker), and
+   * at most `ORPHAN_CHECKS` are asked about per call, each costing the engine a read.
+   */
   async orphans(waiting: HandOver[]): Promise<HandOver[]> {
     if (!this.recent()) return [];
+    const sinceReplaced = this.clock.now() - this.lastAt;
     const delivering = this.deliveries.runs();
+    const candidates = waiting.filter(
+      (job) => job.hatchetRunId && job.waitedMs >= sinceReplaced && !delivering.has(job.hatchetRunId),
+    );
     const out: HandOver[] = [];
-    for (const job of waiting) {
-      const runId = job.hatchetRunId;
-      if (!runId || delivering.has(runId)) continue;
+    for (const job of candidates.slice(0, ORPHAN_CHECKS)) {
+      const runId = job.hatchetRunId ?? "";
       const worker = await this.assignee(runId).catch(() => undefined);
       if (worker && this.ids.includes(worker)) out.push(job);
     }
