@@ -38,6 +38,8 @@ export interface Timing {
    * engine reports running (assigned to a worker) on checks this far apart, was assigned to a
    * worker that never received it: an engine that died between the assignment and the send, whose
    * successor never sends it. It is released like a held run, without waiting for `heldRunMs`.
+   * Direct mode, which keeps no state between sweeps: a hand-over unstarted this long whose run the
+   * engine reports on a worker that no longer heartbeats is released at once.
    */
   assignedUnstartedMs: number;
   /**
