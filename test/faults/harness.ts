@@ -197,6 +197,12 @@ export async function privatePostgres(cleanups: Cleanups): Promise<{ serverUrl: 
   return { serverUrl: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`, postgres };
 }
 
+/** A private Postgres (see `privatePostgres`) with a database for an engine of the caller's own. */
+export async function privateEngineDatabase(cleanups: Cleanups): Promise<{ url: string; postgres: EmbeddedPostgres }> {
+  const pg = await privatePostgres(cleanups);
+  return { url: await ensureDatabase(pg.serverUrl, "hatchet", { timezone: "UTC" }), postgres: pg.postgres };
+}
+
 export interface PrivateEngineStack {
   stack: Stack;
   rest: HatchetRest;

@@ -139,6 +139,7 @@ describe("resync between a failed attempt and its retry", () => {
         submit: (input) => hatchet.submit(input),
         cancel: (runId) => hatchet.cancel(runId),
         runState: async () => "FAILED",
+        runWorker: (runId) => hatchet.runWorker(runId),
         heldByDeadWorker: (runId) => hatchet.heldByDeadWorker(runId),
         submitWebhook: (input) => hatchet.submitWebhook(input),
       }),

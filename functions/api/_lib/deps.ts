@@ -21,6 +21,7 @@ const orchestrator: Orchestrator = {
   submit: (input) => hatchetRest().submit(input),
   cancel: (runId) => hatchetRest().cancel(runId),
   runState: (runId) => hatchetRest().runState(runId),
+  runWorker: (runId) => hatchetRest().runWorker(runId),
   heldByDeadWorker: (runId) => hatchetRest().heldByDeadWorker(runId),
   submitWebhook: (input) => hatchetRest().submitWebhook(input),
 };

@@ -11,6 +11,8 @@ export interface Orchestrator {
   cancel(runId: string): Promise<void>;
   /** The run's state, NOT_FOUND when the orchestrator has no such run. */
   runState(runId: string): Promise<RunState>;
+  /** The worker the run was assigned to, if it was. */
+  runWorker(runId: string): Promise<string | undefined>;
   /**
    * True when the run is assigned to a worker that no longer heartbeats: a worker that died, or the
    * operator worker of an engine that stopped. The engine sends such a run nowhere until it times

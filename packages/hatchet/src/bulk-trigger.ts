@@ -50,6 +50,10 @@ export class HatchetBulkTrigger implements Orchestrator {
     return this.opts.rest.runState(runId);
   }
 
+  runWorker(runId: string): Promise<string | undefined> {
+    return this.opts.rest.runWorker(runId);
+  }
+
   heldByDeadWorker(runId: string): Promise<boolean> {
     return this.opts.rest.heldByDeadWorker(runId);
   }

@@ -112,7 +112,7 @@ export class HatchetRest implements Orchestrator {
    * run's), from the task's events; none if it was never assigned. The engine's event list keeps
    * the first event of each kind per attempt, so this is the attempt's first assignment.
    */
-  async runAssignee(runId: string): Promise<string | undefined> {
+  async runWorker(runId: string): Promise<string | undefined> {
     const res = await this.request<{ rows?: Array<{ eventType: string; retryCount?: number; workerId?: string }> }>(
       "GET",
       `/api/v1/stable/tasks/${runId}/task-events?limit=100`,
@@ -123,7 +123,7 @@ export class HatchetRest implements Orchestrator {
 
   /** Whether the run's assigned worker has stopped heartbeating (the engine's own status, INACTIVE). */
   async heldByDeadWorker(runId: string): Promise<boolean> {
-    const workerId = await this.runAssignee(runId);
+    const workerId = await this.runWorker(runId);
     if (!workerId) return false;
     const worker = await this.request<{ status?: string }>("GET", `/api/v1/workers/${workerId}`);
     return worker.status === "INACTIVE";

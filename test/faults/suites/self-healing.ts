@@ -13,7 +13,6 @@ import { randomUUID } from "node:crypto";
 import { jobLogs, jobs } from "@switchyard/db";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureDatabase } from "../../../dev/postgres.ts";
 import {
   type Bound,
   bound,
@@ -25,8 +24,8 @@ import {
   invariants,
   jobRows,
   type PrivateEngineStack,
+  privateEngineDatabase,
   privateEngineStack,
-  privatePostgres,
   SLACK_MS,
   type Stack,
   stuckJobs,
@@ -51,8 +50,7 @@ export function selfHealingSuite(delivery: DeliveryMode) {
     let tenant: { id: string; key: string };
 
     beforeAll(async () => {
-      const pg = await privatePostgres(cleanups);
-      own = await privateEngineStack(cleanups, await ensureDatabase(pg.serverUrl, "hatchet", { timezone: "UTC" }), {
+      own = await privateEngineStack(cleanups, (await privateEngineDatabase(cleanups)).url, {
         delivery,
         timing: TIMING,
       });

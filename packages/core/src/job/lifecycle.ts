@@ -385,10 +385,11 @@ export async function withdrawLostHandOvers(
 }
 
 /**
- * Hand-overs older than `olderThanMs` whose run has not started (the relay's held-run checks), with
- * how long each has waited, by Postgres's clock.
+ * Hand-overs older than `olderThanMs` whose run has not started (the held-run checks), oldest
+ * first, with how long each has waited, by Postgres's clock.
  */
 export async function staleHandOvers(db: Db, olderThanMs: number) {
+  // The longest waits first, so the limit never hides the ones the checks are for.
   return db
     .select({
       id: jobs.id,
@@ -404,6 +405,7 @@ export async function staleHandOvers(db: Db, olderThanMs: number) {
         sql`${jobs.dispatchedAt} < now() - make_interval(secs => ${seconds(olderThanMs)})`,
       ),
     )
+    .orderBy(jobs.dispatchedAt)
     .limit(100);
 }
 
